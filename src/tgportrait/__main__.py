@@ -1,0 +1,3 @@
+from tgportrait.cli import main
+
+main()

@@ -1,0 +1,7 @@
+"""Commands for labels (filled in as the stage lands)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

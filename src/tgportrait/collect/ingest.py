@@ -1,0 +1,66 @@
+"""Store what an importer parsed: events into the lake, rejected rows into the quarantine.
+
+Reads a ``ParsedInput`` (canonical events + quarantined rows) and writes the lake's
+``events`` and the state's ``quarantine`` and ``imports`` tables. Re-importing the same file
+adds nothing: event ids are deterministic and the lake skips ids it already holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from tgportrait.workspace import Workspace
+
+
+def make_event_id(source: str, *parts: object) -> str:
+    """Deterministic event id from the source kind and the source's own identifiers."""
+    digest = hashlib.sha1("\x1f".join([source, *map(str, parts)]).encode("utf-8")).hexdigest()
+    return digest[:24]
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    file: str
+    row: int | None
+    reason: str
+    raw: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "row": self.row, "reason": self.reason, "raw": self.raw}
+
+
+@dataclass
+class ParsedInput:
+    """What an importer produced from one file: canonical events and rejected rows."""
+
+    source: str
+    file: str
+    events: pa.Table
+    quarantined: list[QuarantineRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    imported: int
+    duplicates: int
+    quarantined: int
+    by_type: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"imported": self.imported, "duplicates": self.duplicates, "quarantined": self.quarantined,
+                "by_type": self.by_type}
+
+
+def ingest(workspace: Workspace, parsed: ParsedInput) -> ImportReport:
+    """Append the parsed events to the lake and log the import; return the summary."""
+    result = workspace.lake.append_events(parsed.events)
+    report = ImportReport(result.written, result.duplicates, len(parsed.quarantined), result.by_type)
+    workspace.state.add_quarantine(parsed.source, [q.as_dict() for q in parsed.quarantined])
+    workspace.state.record_import(parsed.source, parsed.file, report.imported, report.duplicates,
+                                  report.quarantined, report.by_type)
+    return report

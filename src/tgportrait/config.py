@@ -1,0 +1,153 @@
+"""Typed settings: env ``TGPORTRAIT_...`` over ``tgportrait.toml`` over defaults.
+
+Nothing is read at import time. ``load_settings(root)`` reads the workspace file and the
+environment once and returns one frozen ``Settings`` object. Every setting has help text
+(``Field(description=...)``); ``docs/settings.md`` is generated from it and checked by a test.
+Env names: top-level ``engine`` is ``TGPORTRAIT_ENGINE``; ``telegram.bot_token`` is
+``TGPORTRAIT_TELEGRAM_BOT_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from tgportrait.errors import ConfigError
+
+CONFIG_FILE_NAME = "tgportrait.toml"
+ENV_PREFIX = "TGPORTRAIT_"
+
+Industry = Literal["beauty", "3c", "apparel", "fmcg", "education"]
+INDUSTRIES: tuple[str, ...] = ("beauty", "3c", "apparel", "fmcg", "education")
+
+# Reference rates (USD per unit of currency), used when a workspace does not set its own.
+DEFAULT_USD_RATES: dict[str, float] = {
+    "USD": 1.0, "EUR": 1.08, "GBP": 1.27, "IDR": 0.000063, "MYR": 0.22, "SGD": 0.74,
+    "THB": 0.028, "VND": 0.000040, "PHP": 0.018, "INR": 0.012, "BRL": 0.18, "MXN": 0.055,
+    "RUB": 0.011, "TRY": 0.030, "AED": 0.27, "SAR": 0.27, "NGN": 0.00065, "CNY": 0.14,
+    "JPY": 0.0067, "KRW": 0.00073, "AUD": 0.66, "CAD": 0.73,
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(_Section):
+    bot_token: SecretStr | None = Field(
+        None, description="Bot API token from @BotFather. Secret: prefer the env variable.")
+    webhook_secret: SecretStr | None = Field(
+        None, description="Value Telegram sends in X-Telegram-Bot-Api-Secret-Token.")
+    api_base_url: str = Field(
+        "https://api.telegram.org", description="Bot API base URL (a local Bot API server or a test stub).")
+
+
+class IdentitySettings(_Section):
+    blocked_values: list[str] = Field(
+        default_factory=lambda: ["0", "0000000", "00000000", "1234567", "12345678", "test@test.com",
+                                 "test@example.com", "noemail@example.com", "na", "n/a", "none", "null"],
+        description="Identifier values that never link two records (shared or junk values).")
+    blocked_patterns: list[str] = Field(
+        default_factory=lambda: [r"^test[._-]?\w*@", r"^(\d)\1{5,}$", r"@example\.(com|org)$"],
+        description="Regular expressions; a matching identifier value never links records.")
+    max_values_per_person: dict[str, int] = Field(
+        default_factory=lambda: {"phone": 3, "email": 5, "crm_customer_id": 10, "tg_username": 3},
+        description="A value that would give one person more than this many values of its type "
+                    "is treated as shared and does not link.")
+    shared_value_limit: int = Field(
+        5, description="An identifier value seen on more than this many distinct Telegram users "
+                       "is shared (a company phone, a family e-mail) and does not link.")
+
+
+class Settings(_Section):
+    engine: str = Field(
+        "duckdb", description='Analytics engine URL: "duckdb" (in-process), "spark://local[2]" or a '
+                              'Spark master URL such as "spark://host:7077".')
+    lake_path: str = Field("data", description="Folder of the Parquet lake, relative to the workspace.")
+    state_url: str = Field(
+        "sqlite:///state.db",
+        description="SQLAlchemy URL of the state store; relative SQLite paths are inside the workspace.")
+    timezone: str = Field("UTC", description="Default IANA time zone for people without their own.")
+    currency: str = Field("USD", description="Currency assumed for amounts without one.")
+    usd_rates: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_USD_RATES),
+        description="USD per one unit of each currency; amounts are converted to USD at import.")
+    industry: Industry = Field("beauty", description="Industry preset: beauty, 3c, apparel, fmcg, education.")
+    taxonomy_path: str = Field("taxonomy.yaml", description="Label taxonomy file, relative to the workspace.")
+    portrait_fresh_days: int = Field(7, description="Days a portrait stays fresh before it is stale.")
+    telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())  # type: ignore[call-arg]
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Collect ``TGPORTRAIT_*`` values for known settings (top level and one section deep)."""
+    overrides: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, _Section):
+            section: dict[str, Any] = {}
+            for sub in annotation.model_fields:
+                key = f"{ENV_PREFIX}{name.upper()}_{sub.upper()}"
+                if key in environ:
+                    section[sub] = environ[key]
+            if section:
+                overrides[name] = section
+            continue
+        key = f"{ENV_PREFIX}{name.upper()}"
+        if key in environ and name not in ("usd_rates",):
+            overrides[name] = environ[key]
+    return overrides
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}",
+                          hint="Fix the line named above, or recreate it with 'tgportrait init'.") from exc
+
+
+def load_settings(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings of the workspace at ``root``: env over file over defaults."""
+    environ = os.environ if environ is None else environ
+    path = root / CONFIG_FILE_NAME
+    values = read_config_file(path) if path.exists() else {}
+    values = _merge(values, _env_overrides(environ))
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors())
+        raise ConfigError(f"invalid settings in {path}: {problems}",
+                          hint="See docs/settings.md for every setting and its allowed values.") from exc
+
+
+def settings_reference() -> list[tuple[str, str, str]]:
+    """(name, default, description) for every setting, for docs and `tgportrait config`."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, _Section):
+            for sub, subfield in annotation.model_fields.items():
+                default = subfield.get_default(call_default_factory=True)
+                rows.append((f"{name}.{sub}", repr(default), subfield.description or ""))
+            continue
+        default = field.get_default(call_default_factory=True)
+        rows.append((name, repr(default), field.description or ""))
+    return rows
