@@ -1,0 +1,29 @@
+"""Shared fixtures: the real data folder, fresh workspaces, engine backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tgportrait.workspace import Workspace
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO_ROOT.parent / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (real public data); tests that need it skip with a reason when it is absent."""
+    if not SHARED_DATA.exists():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[Workspace]:
+    """A fresh, initialised workspace on the default engine (DuckDB)."""
+    ws = Workspace.init(tmp_path / "ws", "beauty")
+    yield ws
+    ws.close()
