@@ -1,0 +1,199 @@
+"""Run the pipeline once: reads the lake's events, writes a new published run.
+
+Stages, in order: clean (flag invalid events) → identity (union-find over identifier tuples) →
+attach persons → features → labels (taxonomy rules, governance, compliance seam) → portraits →
+quality. Every table is written into ``runs/.building-<id>/`` and the run is published only
+when all succeeded, so a crash leaves the previous run serving. The run is recorded in the
+state store with its counts, timings and error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tgportrait.clean.events import attach_person, flag_invalid, possible_duplicate_persons
+from tgportrait.clean.identity import IdentityResult, resolve_identities
+from tgportrait.clean.quality import quality_report
+from tgportrait.clean.regions import LANGUAGE_REGION_HINT, REGIONS, region_of_phone
+from tgportrait.label.assign import assign_labels
+from tgportrait.label.catalogue import CORE_FEATURES
+from tgportrait.label.catalogue import demand_features as demand_feature_specs
+from tgportrait.label.features import FeatureInputs, build_features, demand_features
+from tgportrait.label.lexicon import load_lexicon
+from tgportrait.label.taxonomy import Taxonomy, load_taxonomy
+from tgportrait.portrait.build import build_portraits
+from tgportrait.rules import RuleTables
+from tgportrait.store.lake import new_run_id
+from tgportrait.store.tables import EVENTS, IDENTIFIER_TYPES
+from tgportrait.workspace import Workspace
+
+CLEAN_COLUMNS = (
+    "event_id", "person_id", "source", "type", "subtype", "occurred_at", "chat_id", "reply_to_message_id", "text",
+    "count", "url", "campaign", "order_id", "amount_usd", "product", "category", "answer_key", "answer_value",
+    "country", "gender", "birth_date",
+)
+# columns the rule functions (asked/clicked/joined) read
+ACTIVITY_COLUMNS = ("person_id", "type", "intent", "occurred_at", "campaign", "url")
+
+
+@dataclass
+class BuildReport:
+    run_id: str
+    engine: str
+    as_of: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "engine": self.engine, "as_of": self.as_of.isoformat(),
+                "counts": self.counts, "timings": self.timings, "quality": self.quality}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - started, 3)
+
+
+def feature_column_order(taxonomy_industry: str) -> list[str]:
+    lexicon = load_lexicon(taxonomy_industry)
+    specs = (*CORE_FEATURES, *demand_feature_specs(lexicon.topic_ids, lexicon.intent_ids))
+    return [spec.name for spec in specs]
+
+
+def persons_table(identity: IdentityResult) -> pa.Table:
+    """One row per person with identity facts used by features (phone region, which ids exist)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for row in identity.identifiers.to_pylist():
+        person = rows.setdefault(row["person_id"], {
+            "person_id": row["person_id"], "has_phone": False, "has_email": False, "is_customer": False,
+            "is_telegram_member": False, "phone_region": None})
+        if row["id_type"] == "phone":
+            person["has_phone"] = True
+            person["phone_region"] = person["phone_region"] or region_of_phone(row["id_value"])
+        elif row["id_type"] == "email":
+            person["has_email"] = True
+        elif row["id_type"] == "crm_customer_id":
+            person["is_customer"] = True
+        elif row["id_type"] == "tg_user_id":
+            person["is_telegram_member"] = True
+    ordered = sorted(rows.values(), key=lambda item: item["person_id"])
+    return pa.Table.from_pylist(ordered, schema=pa.schema([
+        ("person_id", pa.string()), ("has_phone", pa.bool_()), ("has_email", pa.bool_()),
+        ("is_customer", pa.bool_()), ("is_telegram_member", pa.bool_()), ("phone_region", pa.string())]))
+
+
+def region_tables() -> tuple[pa.Table, pa.Table]:
+    regions = pa.table({
+        "region": list(REGIONS), "timezone": [v[0] for v in REGIONS.values()],
+        "offset_minutes": pa.array([v[1] for v in REGIONS.values()], pa.int64())})
+    hints = pa.table({"language": list(LANGUAGE_REGION_HINT), "region": list(LANGUAGE_REGION_HINT.values())})
+    return regions, hints
+
+
+def build(workspace: Workspace, *, as_of: datetime | None = None,
+          progress: Callable[[str], None] | None = None) -> BuildReport:
+    """Run every stage and publish the run; on failure the previous run stays current."""
+    as_of = as_of or utc_now()
+    say = progress or (lambda _message: None)
+    run_id = new_run_id()
+    engine = workspace.engine
+    lake, state, settings = workspace.lake, workspace.state, workspace.settings
+    report = BuildReport(run_id, engine.kind, as_of)
+    timings = report.timings
+    state.start_run(run_id, settings.engine)
+    folder = lake.building_dir(run_id)
+    try:
+        taxonomy = load_taxonomy(workspace.taxonomy_path, settings.industry)
+        lexicon = load_lexicon(settings.industry)
+        events = engine.read_parquet(lake.event_parts(), "events", EVENTS)
+        flagged = flag_invalid(events, as_of)
+        with _timed(timings, "identity"):
+            say("resolving identities")
+            records_expr = flagged.filter(flagged.invalid_reason.isnull()).select(
+                "source", *IDENTIFIER_TYPES).distinct()
+            records = engine.execute(records_expr, "identity_records")
+            identity = resolve_identities(records.cast(pa.schema(
+                [("source", pa.string())] + [(name, pa.string()) for name in IDENTIFIER_TYPES])), settings.identity)
+            identity_map = engine.from_arrow(identity.identifiers, "identity_map")
+            engine.write_parquet(identity_map, folder / "identities", "identities")
+        with _timed(timings, "clean"):
+            say("cleaning events")
+            attached = attach_person(flagged, identity_map)
+            invalid_counts = engine.execute(
+                attached.filter(attached.invalid_reason.notnull()).group_by(["source", "invalid_reason"]).aggregate(
+                    n=ibis._.count()), "invalid_counts")
+            valid = attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull())
+            clean_arrow = engine.write_parquet(valid.select(*CLEAN_COLUMNS), folder / "events_clean", "events_clean")
+            clean = engine.read_parquet(sorted((folder / "events_clean").glob("*.parquet")), "events_clean")
+        with _timed(timings, "features"):
+            say("computing features")
+            regions, hints = region_tables()
+            persons = engine.from_arrow(persons_table(identity), "persons")
+            inputs = FeatureInputs(clean, persons, engine.from_arrow(regions, "regions"),
+                                   engine.from_arrow(hints, "language_hints"), as_of)
+            features_expr = build_features(inputs, lexicon, feature_column_order(settings.industry))
+            features_arrow = engine.write_parquet(features_expr, folder / "features", "features")
+            features = engine.read_parquet(sorted((folder / "features").glob("*.parquet")), "features")
+            _, intents = demand_features(clean, lexicon, as_of)
+            activity = clean.left_join(intents, "event_id").select(*ACTIVITY_COLUMNS)
+            engine.write_parquet(activity, folder / "activity", "activity")
+            activity_table = engine.read_parquet(sorted((folder / "activity").glob("*.parquet")), "activity")
+        with _timed(timings, "labels"):
+            say("assigning labels")
+            tables = RuleTables(features=features, labels=None, events=activity_table, now=as_of)
+            labels_expr = assign_labels(taxonomy, tables, as_of)
+            labels_arrow = engine.write_parquet(labels_expr, folder / "labels", "labels")
+        with _timed(timings, "portraits"):
+            say("writing portraits")
+            portraits = build_portraits(features_arrow, labels_arrow, identity.identifiers, as_of,
+                                        settings.portrait_fresh_days, level1_ids(taxonomy))
+            folder.joinpath("portraits").mkdir(exist_ok=True)
+            pq.write_table(portraits, folder / "portraits" / "part-0.parquet", compression="zstd")
+        with _timed(timings, "quality"):
+            kept = clean_arrow.group_by("source").aggregate([("event_id", "count")]).to_pylist()
+            profile_ids = identity.identifiers.filter(
+                pc.is_in(identity.identifiers.column("id_type"), pa.array(["tg_user_id", "crm_customer_id"])))
+            persons_with_profiles = len(set(profile_ids.column("person_id").to_pylist()))
+            report.quality = quality_report(
+                state.imports(), invalid_counts.to_pylist(),
+                {row["source"]: row["event_id_count"] for row in kept}, profile_ids.num_rows,
+                persons_with_profiles, int(engine.scalar(possible_duplicate_persons(attached), "residual_duplicates")), identity.blocked,
+                len(identity.refused_merges))
+            (folder / "quality.json").write_text(json.dumps(report.quality, indent=2))
+        report.counts = {
+            "events": int(engine.scalar(events.count(), "events")), "events_clean": clean_arrow.num_rows,
+            "persons": identity.persons, "features": features_arrow.num_rows, "labels": labels_arrow.num_rows,
+            "portraits": portraits.num_rows, "labelled_persons": len(set(labels_arrow.column("person_id").to_pylist())),
+        }
+        lake.publish(run_id, {"run_id": run_id, "engine": engine.kind, "as_of": as_of.isoformat(),
+                              "counts": report.counts, "timings": timings,
+                              "taxonomy": str(workspace.taxonomy_path), "industry": settings.industry})
+    except BaseException as exc:
+        lake.abandon(run_id)
+        state.finish_run(run_id, "failed", report.counts, timings, f"{type(exc).__name__}: {exc}")
+        raise
+    state.finish_run(run_id, "published", report.counts, timings)
+    return report
+
+
+def level1_ids(taxonomy: Taxonomy) -> dict[str, str]:
+    return {dimension.name: dimension.id for dimension in taxonomy.dimensions}

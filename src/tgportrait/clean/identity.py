@@ -1,0 +1,221 @@
+"""Deterministic identity resolution: reads identifier tuples of events, writes the identity map.
+
+Telegram user id, CRM customer id, phone (E.164), e-mail and username are nodes of a graph;
+every record links the identifiers it carries. A union-find joins them with guardrails learned
+from other CDPs' failures: blocked junk values and patterns, values shared by too many people,
+a cap on how many values of one type a person may have, and **two different Telegram ids never
+merge**. Person ids are derived from the component's strongest identifier, so they are stable
+across runs. Every identifier records the rule that joined it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from tgportrait.config import IdentitySettings
+from tgportrait.store.tables import IDENTIFIER_TYPES
+
+# strongest first: the person id comes from the first type present in a component
+PRIORITY: dict[str, int] = {name: rank for rank, name in enumerate(IDENTIFIER_TYPES)}
+UNIQUE_TYPES = frozenset({"tg_user_id"})   # two different values of these never merge
+
+
+@dataclass(frozen=True)
+class Identifier:
+    type: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}:{self.value}"
+
+
+@dataclass
+class IdentityResult:
+    """The identity map plus what the guardrails did (for the quality report)."""
+
+    identifiers: pa.Table                      # id_type, id_value, person_id, rule, probability, sources
+    persons: int
+    records: int
+    blocked: dict[str, int] = field(default_factory=dict)       # reason -> identifier values not linked
+    refused_merges: list[dict[str, str]] = field(default_factory=list)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.tg_ids: dict[str, str | None] = {}
+        self.type_values: dict[str, dict[str, set[str]]] = {}
+
+    def add(self, node: Identifier) -> None:
+        key = node.key
+        if key in self.parent:
+            return
+        self.parent[key] = key
+        self.tg_ids[key] = node.value if node.type in UNIQUE_TYPES else None
+        self.type_values[key] = {node.type: {node.value}}
+
+    def find(self, key: str) -> str:
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, left: str, right: str, caps: dict[str, int]) -> str | None:
+        """Join two components; return the reason when a guardrail refuses."""
+        a, b = self.find(left), self.find(right)
+        if a == b:
+            return None
+        tg_a, tg_b = self.tg_ids[a], self.tg_ids[b]
+        if tg_a is not None and tg_b is not None and tg_a != tg_b:
+            return "two different Telegram ids"
+        values_a, values_b = self.type_values[a], self.type_values[b]
+        for id_type, limit in caps.items():
+            if len(values_a.get(id_type, set()) | values_b.get(id_type, set())) > limit:
+                return f"more than {limit} values of {id_type}"
+        if len(values_a) < len(values_b):
+            a, b, values_a, values_b = b, a, values_b, values_a
+        self.parent[b] = a
+        self.tg_ids[a] = tg_a or tg_b
+        for id_type, values in values_b.items():
+            values_a.setdefault(id_type, set()).update(values)
+        del self.type_values[b]
+        return None
+
+
+def person_id_for(anchor: Identifier) -> str:
+    return "p_" + hashlib.sha1(anchor.key.encode()).hexdigest()[:14]
+
+
+class Guardrails:
+    """Which identifier values may link records."""
+
+    def __init__(self, settings: IdentitySettings) -> None:
+        self.blocked_values = {value.strip().lower() for value in settings.blocked_values}
+        self.patterns = [re.compile(pattern, re.IGNORECASE) for pattern in settings.blocked_patterns]
+        self.caps = dict(settings.max_values_per_person)
+        self.shared_limit = settings.shared_value_limit
+
+    def blocked_reason(self, identifier: Identifier) -> str | None:
+        value = identifier.value.strip().lower()
+        if identifier.type == "tg_user_id":
+            return None
+        if value in self.blocked_values:
+            return "blocked value"
+        bare = value.lstrip("+")
+        if any(pattern.search(value) or pattern.search(bare) for pattern in self.patterns):
+            return "blocked pattern"
+        return None
+
+
+def _record_identifiers(row: dict[str, object]) -> list[Identifier]:
+    found = []
+    for id_type in IDENTIFIER_TYPES:
+        value = row.get(id_type)
+        if value is None or value == "":
+            continue
+        found.append(Identifier(id_type, str(value)))
+    return found
+
+
+def resolve_identities(records: pa.Table, settings: IdentitySettings,
+                       overrides: list[tuple[str, str, str]] | None = None) -> IdentityResult:
+    """Resolve distinct identifier tuples (columns of IDENTIFIER_TYPES plus ``source``) to persons.
+
+    ``overrides`` is a list of (action, left_key, right_key) manual decisions ("merge" joins two
+    identifiers; "split" keeps them apart); they are applied before and after the automatic links.
+    """
+    guardrails = Guardrails(settings)
+    rows = records.to_pylist()
+    blocked: dict[str, int] = defaultdict(int)
+    blocked_keys: set[str] = set()
+    sources: dict[str, set[str]] = defaultdict(set)
+    tg_users_of_value: dict[str, set[str]] = defaultdict(set)
+    record_nodes: list[list[Identifier]] = []
+    for row in rows:
+        identifiers = _record_identifiers(row)
+        tg = next((i.value for i in identifiers if i.type == "tg_user_id"), None)
+        crm = next((i.value for i in identifiers if i.type == "crm_customer_id"), None)
+        owner = f"tg:{tg}" if tg else (f"crm:{crm}" if crm else None)
+        usable = []
+        for identifier in identifiers:
+            sources[identifier.key].add(str(row.get("source") or ""))
+            reason = guardrails.blocked_reason(identifier)
+            if reason:
+                if identifier.key not in blocked_keys:
+                    blocked[reason] += 1
+                    blocked_keys.add(identifier.key)
+                continue
+            if owner and identifier.type not in ("tg_user_id", "crm_customer_id"):
+                tg_users_of_value[identifier.key].add(owner)
+            usable.append(identifier)
+        record_nodes.append(usable)
+    shared = {key for key, owners in tg_users_of_value.items() if len(owners) > guardrails.shared_limit}
+    for key in shared:
+        blocked["shared by more than %d people" % guardrails.shared_limit] += 1
+
+    forest = _UnionFind()
+    rule_of: dict[str, str] = {}
+    edges: list[tuple[int, str, str, str]] = []
+    for identifiers in record_nodes:
+        identifiers = [i for i in identifiers if i.key not in shared]
+        for identifier in identifiers:
+            forest.add(identifier)
+        if len(identifiers) < 2:
+            continue
+        ordered = sorted(identifiers, key=lambda i: PRIORITY[i.type])
+        anchor = ordered[0]
+        for other in ordered[1:]:
+            edges.append((PRIORITY[other.type], anchor.key, other.key, f"same record as {anchor.type}"))
+    splits = {(a, b) for action, a, b in (overrides or []) if action == "split"}
+    splits |= {(b, a) for a, b in list(splits)}
+    refused: list[dict[str, str]] = []
+    for action, left, right in overrides or []:
+        if action == "merge" and left in forest.parent and right in forest.parent:
+            forest.union(left, right, {})
+            rule_of.setdefault(right, "manual merge")
+    for _, left, right, rule in sorted(edges):
+        if (left, right) in splits:
+            refused.append({"left": left, "right": right, "reason": "manual unmerge"})
+            continue
+        reason = forest.union(left, right, guardrails.caps)
+        if reason:
+            refused.append({"left": left, "right": right, "reason": reason})
+        else:
+            rule_of.setdefault(right, rule)
+
+    members: dict[str, list[str]] = defaultdict(list)
+    for key in forest.parent:
+        members[forest.find(key)].append(key)
+    id_types: list[str] = []
+    id_values: list[str] = []
+    person_ids: list[str] = []
+    rules: list[str] = []
+    source_lists: list[str] = []
+    for keys in members.values():
+        anchor_key = min(keys, key=lambda k: (PRIORITY[k.split(":", 1)[0]], k))
+        anchor_type, anchor_value = anchor_key.split(":", 1)
+        person_id = person_id_for(Identifier(anchor_type, anchor_value))
+        for key in sorted(keys):
+            id_type, value = key.split(":", 1)
+            id_types.append(id_type)
+            id_values.append(value)
+            person_ids.append(person_id)
+            rules.append("anchor" if key == anchor_key else rule_of.get(key, "same record"))
+            source_lists.append(",".join(sorted(s for s in sources[key] if s)))
+    table = pa.table({
+        "id_type": pa.array(id_types, pa.string()),
+        "id_value": pa.array(id_values, pa.string()),
+        "person_id": pa.array(person_ids, pa.string()),
+        "rule": pa.array(rules, pa.string()),
+        "probability": pa.array([1.0] * len(id_types), pa.float64()),
+        "sources": pa.array(source_lists, pa.string()),
+    })
+    return IdentityResult(table, len(members), len(rows), dict(blocked), refused)

@@ -1,0 +1,244 @@
+"""Compute features: reads clean, attributed events (+ the identity map), writes ``features``.
+
+One row per person, one typed column per trait of the catalogue (``label.catalogue``). Pure
+Ibis expressions built here; the store executes them, on DuckDB or Spark alike. Times are
+measured against ``as_of`` (the build's reference time). Local hours use the person's region
+offset (standard time), see ``clean.regions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import ibis
+import ibis.expr.types as ir
+
+MESSAGE_TYPES = ("message", "forward", "media", "sticker", "poll")
+TELEGRAM_ACTIVITY_TYPES = (*MESSAGE_TYPES, "edited_message", "reaction", "poll_answer", "link_click",
+                           "button_click", "join", "start", "questionnaire_answer")
+ATTRIBUTE_KEYS = ("region", "age_band", "gender", "language", "device")
+DISCOUNT_PATTERN = r"(?i)(discount|promo|sale|coupon|voucher|deal|diskon|giam-gia|khuyen-mai|desconto|oferta|skidka)"
+AGE_BANDS = ((18, 24, "18-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "45-54"))
+
+
+class DemandLexicon(Protocol):
+    """What the features stage needs from the lexicon (``label.lexicon.Lexicon``)."""
+
+    @property
+    def intent_ids(self) -> list[str]: ...
+
+    @property
+    def topic_ids(self) -> list[str]: ...
+
+    def intent_case_expression(self, text: ir.StringValue) -> ir.StringValue: ...
+
+    def topic_hit_expressions(self, text: ir.StringValue) -> Mapping[str, ir.BooleanValue]: ...
+
+    def topic_categories(self, topic: str) -> Sequence[str]: ...
+
+
+@dataclass(frozen=True)
+class FeatureInputs:
+    events: ir.Table            # valid events with person_id (see clean.events)
+    persons: ir.Table           # person_id, has_phone, has_email, is_customer, is_telegram_member, phone_region
+    regions: ir.Table           # region, timezone, offset_minutes
+    language_hints: ir.Table    # language, region
+    as_of: datetime
+
+
+def _days_since(column: ir.TimestampValue, as_of: datetime) -> ir.IntegerValue:
+    seconds = ibis.literal(int(as_of.timestamp())) - column.epoch_seconds()
+    return (seconds / 86400).floor().cast("int64")
+
+
+def _since(column: ir.TimestampValue, as_of: datetime, days: int) -> ir.BooleanValue:
+    return _days_since(column, as_of) < days
+
+
+def _latest_per(table: ir.Table, keys: list[str]) -> ir.Table:
+    window = ibis.window(group_by=[table[k] for k in keys], order_by=[table.occurred_at.desc(), table.event_id])
+    return table.mutate(_rank=ibis.row_number().over(window)).filter(lambda t: t._rank == 0).drop("_rank")
+
+
+def _age_band(age: ir.NumericValue) -> ir.StringValue:
+    cases = [((age >= low) & (age <= high), band) for low, high, band in AGE_BANDS]
+    return ibis.cases(*cases, (age >= 55, "55+"), else_=ibis.null("string"))
+
+
+def attribute_features(inputs: FeatureInputs) -> ir.Table:
+    """region (+source), language, age_band, gender, device, timezone, offset per person."""
+    events = inputs.events
+    answers = events.filter((events.type == "questionnaire_answer") & events.answer_key.isin(ATTRIBUTE_KEYS))
+    latest = _latest_per(answers, ["person_id", "answer_key"])
+    questionnaire = latest.group_by("person_id").aggregate(**{
+        f"q_{key}": latest.answer_value.max(where=latest.answer_key == key) for key in ATTRIBUTE_KEYS})
+    profiles = _latest_per(events.filter(events.type == "customer_profile"), ["person_id"])
+    crm = profiles.select("person_id", crm_country=profiles.country.upper(), crm_gender=profiles.gender.lower(),
+                          crm_birth_date=profiles.birth_date)
+    base = inputs.persons.select("person_id", "phone_region")
+    joined = (base.left_join(questionnaire, "person_id").drop("person_id_right")
+              .left_join(crm, "person_id").drop("person_id_right"))
+    hints = inputs.language_hints
+    joined = joined.left_join(hints, joined.q_language == hints.language).drop("language")
+    joined = joined.rename(hint_region="region")
+    region = ibis.coalesce(joined.q_region.upper(), joined.crm_country, joined.phone_region, joined.hint_region)
+    region_source = ibis.cases(
+        (joined.q_region.notnull(), "questionnaire"), (joined.crm_country.notnull(), "crm"),
+        (joined.phone_region.notnull(), "phone"), (joined.hint_region.notnull(), "language"),
+        else_=ibis.null("string"))
+    birth_age = (_days_since(joined.crm_birth_date.cast("timestamp"), inputs.as_of) / 365.25).floor()
+    gender = ibis.coalesce(joined.q_gender.lower(), joined.crm_gender)
+    gender = ibis.cases((gender.isin(["f", "female", "woman"]), "female"), (gender.isin(["m", "male", "man"]), "male"),
+                        (gender.notnull(), "other"), else_=ibis.null("string"))
+    attributes = joined.select(
+        "person_id", region=region, region_source=region_source, language=joined.q_language.lower(),
+        age_band=ibis.coalesce(joined.q_age_band, _age_band(birth_age)), gender=gender,
+        device=joined.q_device.lower())
+    regions = inputs.regions
+    attributes = attributes.left_join(regions, attributes.region == regions.region).drop("region_right")
+    return attributes.mutate(offset_minutes=attributes.offset_minutes.fill_null(0))
+
+
+def consumption_features(events: ir.Table, as_of: datetime) -> ir.Table:
+    paid = events.filter(events.type == "order")
+    orders = paid.group_by(["person_id", ibis.coalesce(paid.order_id, paid.event_id).name("order_key")]).aggregate(
+        amount=paid.amount_usd.sum(), at=paid.occurred_at.min())
+    per_person = orders.group_by("person_id").aggregate(
+        **{f"orders_{d}d": orders.count(where=_since(orders.at, as_of, d)) for d in (30, 90, 365)},
+        orders_total=orders.count(),
+        **{f"spend_{d}d_usd": orders.amount.sum(where=_since(orders.at, as_of, d)) for d in (30, 90, 365)},
+        spend_total_usd=orders.amount.sum(),
+        avg_order_usd=orders.amount.mean(),
+        max_order_usd=orders.amount.max(),
+        last_order_days=_days_since(orders.at.max(), as_of),
+        first_order_days=_days_since(orders.at.min(), as_of),
+        _order_dates=orders.at.date().nunique(),
+        _order_span_days=(orders.at.max().epoch_seconds() - orders.at.min().epoch_seconds()) / 86400,
+    )
+    per_person = per_person.mutate(repurchase_interval_days=ibis.cases(
+        (per_person._order_dates >= 2, per_person._order_span_days / (per_person._order_dates - 1)),
+        else_=ibis.null("float64"))).drop("_order_dates", "_order_span_days")
+    returns = events.filter(events.type.isin(["refund", "cancellation"])).group_by("person_id").aggregate(
+        refunds_total=(events.type == "refund").sum().cast("int64"),
+        cancellations_total=(events.type == "cancellation").sum().cast("int64"))
+    by_category = paid.filter(paid.category.notnull()).group_by(["person_id", "category"]).aggregate(
+        spend=paid.amount_usd.sum())
+    ranked = by_category.mutate(_rank=ibis.row_number().over(
+        group_by=by_category.person_id, order_by=[by_category.spend.desc(), by_category.category]))
+    categories = ranked.group_by("person_id").aggregate(
+        top_category=ranked.category.max(where=ranked._rank == 0), categories_count=ranked.category.nunique())
+    recent = paid.filter(_since(paid.occurred_at, as_of, 90) & paid.product.notnull())
+    by_product = recent.group_by(["person_id", "product"]).aggregate(
+        product_orders=ibis.coalesce(recent.order_id, recent.event_id).nunique())
+    ranked_products = by_product.mutate(_rank=ibis.row_number().over(
+        group_by=by_product.person_id, order_by=[by_product.product_orders.desc(), by_product.product]))
+    products = ranked_products.filter(ranked_products._rank == 0).select(
+        "person_id", top_product_90d=ranked_products.product, top_product_90d_orders=ranked_products.product_orders)
+    result = per_person
+    for extra in (returns, categories, products):
+        result = result.outer_join(extra, "person_id")
+        result = result.mutate(person_id=ibis.coalesce(result.person_id, result.person_id_right)).drop(
+            "person_id_right")
+    total = result.orders_total.fill_null(0) + result.cancellations_total.fill_null(0)
+    refunds = result.refunds_total.fill_null(0) + result.cancellations_total.fill_null(0)
+    return result.mutate(refund_rate=ibis.cases((total > 0, refunds.cast("float64") / total),
+                                                else_=ibis.null("float64")))
+
+
+def behaviour_features(events: ir.Table, attributes: ir.Table, as_of: datetime) -> ir.Table:
+    recent = _since(events.occurred_at, as_of, 90)
+    is_message = events.type.isin(MESSAGE_TYPES)
+    is_activity = events.type.isin(TELEGRAM_ACTIVITY_TYPES)
+    link_text = ibis.coalesce(events.url, "") + " " + ibis.coalesce(events.campaign, "")
+    discount = events.type.isin(["link_click", "button_click", *MESSAGE_TYPES]) & link_text.re_search(DISCOUNT_PATTERN)
+    counts = events.group_by("person_id").aggregate(
+        messages_30d=(is_message & _since(events.occurred_at, as_of, 30)).sum().cast("int64"),
+        messages_90d=(is_message & recent).sum().cast("int64"),
+        messages_total=is_message.sum().cast("int64"),
+        replies_90d=(is_message & recent & events.reply_to_message_id.notnull()).sum().cast("int64"),
+        reactions_90d=events["count"].fill_null(1).sum(where=(events.type == "reaction") & recent).cast("int64"),
+        forwards_90d=((events.type == "forward") & recent).sum().cast("int64"),
+        link_clicks_90d=((events.type == "link_click") & recent).sum().cast("int64"),
+        discount_link_clicks_90d=(discount & recent).sum().cast("int64"),
+        button_clicks_90d=((events.type == "button_click") & recent).sum().cast("int64"),
+        stickers_90d=((events.type == "sticker") & recent).sum().cast("int64"),
+        joins_total=(events.type == "join").sum().cast("int64"),
+        leaves_total=(events.type == "leave").sum().cast("int64"),
+        active_days_90d=events.occurred_at.date().nunique(where=is_activity & recent),
+        last_seen_days=_days_since(events.occurred_at.max(where=is_activity), as_of),
+        first_seen_days=_days_since(events.occurred_at.min(), as_of),
+    )
+    messages = events.filter(events.type.isin(MESSAGE_TYPES) & events.occurred_at.notnull())
+    messages = messages.join(attributes.select("person_id", "offset_minutes"), "person_id")
+    minutes = messages.occurred_at.hour().cast("int64") * 60 + messages.occurred_at.minute().cast("int64")
+    local_hour = ((minutes + messages.offset_minutes + 1440) % 1440) // 60
+    hourly = messages.mutate(hour=local_hour.cast("int64")).group_by(["person_id", "hour"]).aggregate(n=ibis._.count())
+    shifted = hourly.mutate(hour=((hourly.hour + 23) % 24).cast("int64"))
+    windows = hourly.union(shifted).group_by(["person_id", "hour"]).aggregate(n=ibis._.n.sum())
+    best = windows.mutate(_rank=ibis.row_number().over(
+        group_by=windows.person_id, order_by=[windows.n.desc(), windows.hour]))
+    preferred = best.filter(best._rank == 0).select(
+        "person_id", preferred_hour_start=best.hour, preferred_hour_end=(best.hour + 2).cast("int64"))
+    return counts.left_join(preferred, "person_id").drop("person_id_right")
+
+
+def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -> tuple[ir.Table, ir.Table]:
+    """(per-person demand columns, message intents per event for rules' ``asked()``)."""
+    texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.text.notnull())
+    lowered = texts.text.lower()
+    hits = lexicon.topic_hit_expressions(lowered)
+    tagged = texts.mutate(intent=lexicon.intent_case_expression(lowered),
+                          **{f"_hit_{topic}": hit for topic, hit in hits.items()})
+    year = _since(tagged.occurred_at, as_of, 365)
+    quarter = _since(tagged.occurred_at, as_of, 90)
+    message_counts = tagged.group_by("person_id").aggregate(
+        **{f"_msg_{topic}": (tagged[f"_hit_{topic}"] & year).sum().cast("int64") for topic in lexicon.topic_ids},
+        **{f"asked_{intent}_90d": ((tagged.intent == intent) & quarter).sum().cast("int64")
+           for intent in lexicon.intent_ids})
+    interests = events.filter((events.type == "questionnaire_answer") & (events.answer_key == "interest"))
+    interest_text = interests.answer_value.lower()
+    interest_hits = lexicon.topic_hit_expressions(interest_text)
+    stated = interests.group_by("person_id").aggregate(**{
+        f"_said_{topic}": (interest_hits[topic] | (interest_text.replace(" ", "_") == topic)).sum().cast("int64")
+        for topic in lexicon.topic_ids})
+    paid = events.filter((events.type == "order") & _since(events.occurred_at, as_of, 365))
+    category = paid.category.lower()
+    product = paid.product.lower()
+    bought = paid.group_by("person_id").aggregate(**{
+        f"_bought_{topic}": (category.isin([c.lower() for c in lexicon.topic_categories(topic)] or ["\x00"])
+                             | lexicon.topic_hit_expressions(product)[topic]).sum().cast("int64")
+        for topic in lexicon.topic_ids})
+    combined = message_counts
+    for extra in (stated, bought):
+        combined = combined.outer_join(extra, "person_id")
+        combined = combined.mutate(person_id=ibis.coalesce(combined.person_id, combined.person_id_right)).drop(
+            "person_id_right")
+    demand = combined.select("person_id", **{
+        f"interest_{topic}": (combined[f"_msg_{topic}"].fill_null(0) + combined[f"_said_{topic}"].fill_null(0)
+                              + combined[f"_bought_{topic}"].fill_null(0)).cast("int64")
+        for topic in lexicon.topic_ids}, **{f"asked_{intent}_90d": combined[f"asked_{intent}_90d"]
+                                            for intent in lexicon.intent_ids})
+    intents = tagged.select("event_id", "intent")
+    return demand, intents
+
+
+def build_features(inputs: FeatureInputs, lexicon: DemandLexicon, column_order: Sequence[str]) -> ir.Table:
+    """The features table: every person of the identity map, one column per catalogue entry."""
+    events = inputs.events
+    attributes = attribute_features(inputs)
+    consumption = consumption_features(events, inputs.as_of)
+    behaviour = behaviour_features(events, attributes, inputs.as_of)
+    demand, _ = demand_features(events, lexicon, inputs.as_of)
+    answered = events.filter(events.type == "questionnaire_answer").group_by("person_id").aggregate(
+        questionnaire_answered=ibis.literal(True))
+    table = inputs.persons.drop("phone_region")
+    for part in (attributes, consumption, behaviour, demand, answered):
+        table = table.left_join(part, "person_id").drop("person_id_right")
+    zero_filled = {name: table[name].fill_null(0) for name in table.columns
+                   if name.startswith(("orders_", "spend_", "messages_", "interest_", "asked_")) or name.endswith(
+                       ("_90d", "_total")) and not name.startswith(("top_",))}
+    table = table.mutate(**zero_filled, questionnaire_answered=table.questionnaire_answered.fill_null(False))
+    return table.select("person_id", *column_order)
