@@ -24,12 +24,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tgportrait.clean.events import attach_person, flag_invalid, possible_duplicate_persons
-from tgportrait.clean.identity import IdentityResult, resolve_identities
+from tgportrait.clean.identity import persons_table, resolve_identities
 from tgportrait.clean.quality import quality_report
-from tgportrait.clean.regions import LANGUAGE_REGION_HINT, REGIONS, region_of_phone
+from tgportrait.clean.regions import region_tables
 from tgportrait.label.assign import assign_labels
-from tgportrait.label.catalogue import CORE_FEATURES
-from tgportrait.label.catalogue import demand_features as demand_feature_specs
+from tgportrait.label.catalogue import feature_names
 from tgportrait.label.features import FeatureInputs, build_features, demand_features
 from tgportrait.label.lexicon import load_lexicon
 from tgportrait.label.taxonomy import Taxonomy, load_taxonomy
@@ -73,42 +72,6 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
     timings[name] = round(time.perf_counter() - started, 3)
 
 
-def feature_column_order(taxonomy_industry: str) -> list[str]:
-    lexicon = load_lexicon(taxonomy_industry)
-    specs = (*CORE_FEATURES, *demand_feature_specs(lexicon.topic_ids, lexicon.intent_ids))
-    return [spec.name for spec in specs]
-
-
-def persons_table(identity: IdentityResult) -> pa.Table:
-    """One row per person with identity facts used by features (phone region, which ids exist)."""
-    rows: dict[str, dict[str, Any]] = {}
-    for row in identity.identifiers.to_pylist():
-        person = rows.setdefault(row["person_id"], {
-            "person_id": row["person_id"], "has_phone": False, "has_email": False, "is_customer": False,
-            "is_telegram_member": False, "phone_region": None})
-        if row["id_type"] == "phone":
-            person["has_phone"] = True
-            person["phone_region"] = person["phone_region"] or region_of_phone(row["id_value"])
-        elif row["id_type"] == "email":
-            person["has_email"] = True
-        elif row["id_type"] == "crm_customer_id":
-            person["is_customer"] = True
-        elif row["id_type"] == "tg_user_id":
-            person["is_telegram_member"] = True
-    ordered = sorted(rows.values(), key=lambda item: item["person_id"])
-    return pa.Table.from_pylist(ordered, schema=pa.schema([
-        ("person_id", pa.string()), ("has_phone", pa.bool_()), ("has_email", pa.bool_()),
-        ("is_customer", pa.bool_()), ("is_telegram_member", pa.bool_()), ("phone_region", pa.string())]))
-
-
-def region_tables() -> tuple[pa.Table, pa.Table]:
-    regions = pa.table({
-        "region": list(REGIONS), "timezone": [v[0] for v in REGIONS.values()],
-        "offset_minutes": pa.array([v[1] for v in REGIONS.values()], pa.int64())})
-    hints = pa.table({"language": list(LANGUAGE_REGION_HINT), "region": list(LANGUAGE_REGION_HINT.values())})
-    return regions, hints
-
-
 def build(workspace: Workspace, *, as_of: datetime | None = None,
           progress: Callable[[str], None] | None = None) -> BuildReport:
     """Run every stage and publish the run; on failure the previous run stays current."""
@@ -150,7 +113,7 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             persons = engine.from_arrow(persons_table(identity), "persons")
             inputs = FeatureInputs(clean, persons, engine.from_arrow(regions, "regions"),
                                    engine.from_arrow(hints, "language_hints"), as_of)
-            features_expr = build_features(inputs, lexicon, feature_column_order(settings.industry))
+            features_expr = build_features(inputs, lexicon, feature_names(settings.industry))
             features_arrow = engine.write_parquet(features_expr, folder / "features", "features")
             features = engine.read_parquet(sorted((folder / "features").glob("*.parquet")), "features")
             _, intents = demand_features(clean, lexicon, as_of)

@@ -14,9 +14,11 @@ import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
+from tgportrait.clean.regions import region_of_phone
 from tgportrait.config import IdentitySettings
 from tgportrait.store.tables import IDENTIFIER_TYPES
 
@@ -219,3 +221,25 @@ def resolve_identities(records: pa.Table, settings: IdentitySettings,
         "sources": pa.array(source_lists, pa.string()),
     })
     return IdentityResult(table, len(members), len(rows), dict(blocked), refused)
+
+
+def persons_table(identity: IdentityResult) -> pa.Table:
+    """One row per person with identity facts used by features (phone region, which ids exist)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for row in identity.identifiers.to_pylist():
+        person = rows.setdefault(row["person_id"], {
+            "person_id": row["person_id"], "has_phone": False, "has_email": False, "is_customer": False,
+            "is_telegram_member": False, "phone_region": None})
+        if row["id_type"] == "phone":
+            person["has_phone"] = True
+            person["phone_region"] = person["phone_region"] or region_of_phone(row["id_value"])
+        elif row["id_type"] == "email":
+            person["has_email"] = True
+        elif row["id_type"] == "crm_customer_id":
+            person["is_customer"] = True
+        elif row["id_type"] == "tg_user_id":
+            person["is_telegram_member"] = True
+    ordered = sorted(rows.values(), key=lambda item: item["person_id"])
+    return pa.Table.from_pylist(ordered, schema=pa.schema([
+        ("person_id", pa.string()), ("has_phone", pa.bool_()), ("has_email", pa.bool_()),
+        ("is_customer", pa.bool_()), ("is_telegram_member", pa.bool_()), ("phone_region", pa.string())]))

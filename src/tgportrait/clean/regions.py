@@ -7,6 +7,7 @@ Reads nothing at run time beyond ``phonenumbers``' own metadata. Offsets are sta
 from __future__ import annotations
 
 import phonenumbers
+import pyarrow as pa
 
 # region -> (IANA time zone, UTC offset in minutes, demonym)
 REGIONS: dict[str, tuple[str, int, str]] = {
@@ -73,3 +74,11 @@ def timezone_of(region: str | None, default: str = "UTC") -> str:
 
 def demonym(region: str | None) -> str | None:
     return REGIONS[region][2] if region in REGIONS else None
+
+
+def region_tables() -> tuple[pa.Table, pa.Table]:
+    regions = pa.table({
+        "region": list(REGIONS), "timezone": [v[0] for v in REGIONS.values()],
+        "offset_minutes": pa.array([v[1] for v in REGIONS.values()], pa.int64())})
+    hints = pa.table({"language": list(LANGUAGE_REGION_HINT), "region": list(LANGUAGE_REGION_HINT.values())})
+    return regions, hints

@@ -109,3 +109,15 @@ def demand_features(topics: list[str], intents: list[str]) -> tuple[FeatureSpec,
         for intent in intents
     ]
     return tuple(specs)
+
+
+def catalogue_for(industry: str) -> tuple[FeatureSpec, ...]:
+    """Every feature of a workspace of this industry: the core ones plus the lexicon's demand columns."""
+    from tgportrait.label.lexicon import load_lexicon
+
+    lexicon = load_lexicon(industry)
+    return (*CORE_FEATURES, *demand_features(list(lexicon.topic_ids), list(lexicon.intent_ids)))
+
+
+def feature_names(industry: str) -> list[str]:
+    return [spec.name for spec in catalogue_for(industry)]

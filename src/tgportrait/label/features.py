@@ -28,16 +28,16 @@ class DemandLexicon(Protocol):
     """What the features stage needs from the lexicon (``label.lexicon.Lexicon``)."""
 
     @property
-    def intent_ids(self) -> list[str]: ...
+    def intent_ids(self) -> Sequence[str]: ...
 
     @property
-    def topic_ids(self) -> list[str]: ...
+    def topic_ids(self) -> Sequence[str]: ...
 
-    def intent_case_expression(self, text: ir.StringValue) -> ir.StringValue: ...
+    def intent_case_expression(self, column: ir.StringValue) -> ir.StringValue: ...
 
-    def topic_hit_expressions(self, text: ir.StringValue) -> Mapping[str, ir.BooleanValue]: ...
+    def topic_hit_expressions(self, column: ir.StringValue) -> Mapping[str, ir.BooleanValue]: ...
 
-    def topic_categories(self, topic: str) -> Sequence[str]: ...
+    def category_hit_expressions(self, column: ir.StringValue) -> Mapping[str, ir.BooleanValue]: ...
 
 
 @dataclass(frozen=True)
@@ -188,9 +188,8 @@ def behaviour_features(events: ir.Table, attributes: ir.Table, as_of: datetime) 
 def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -> tuple[ir.Table, ir.Table]:
     """(per-person demand columns, message intents per event for rules' ``asked()``)."""
     texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.text.notnull())
-    lowered = texts.text.lower()
-    hits = lexicon.topic_hit_expressions(lowered)
-    tagged = texts.mutate(intent=lexicon.intent_case_expression(lowered),
+    hits = lexicon.topic_hit_expressions(texts.text)
+    tagged = texts.mutate(intent=lexicon.intent_case_expression(texts.text),
                           **{f"_hit_{topic}": hit for topic, hit in hits.items()})
     year = _since(tagged.occurred_at, as_of, 365)
     quarter = _since(tagged.occurred_at, as_of, 90)
@@ -205,11 +204,10 @@ def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -
         f"_said_{topic}": (interest_hits[topic] | (interest_text.replace(" ", "_") == topic)).sum().cast("int64")
         for topic in lexicon.topic_ids})
     paid = events.filter((events.type == "order") & _since(events.occurred_at, as_of, 365))
-    category = paid.category.lower()
-    product = paid.product.lower()
+    category_hits = lexicon.category_hit_expressions(paid.category)
+    product_hits = lexicon.topic_hit_expressions(paid.product)
     bought = paid.group_by("person_id").aggregate(**{
-        f"_bought_{topic}": (category.isin([c.lower() for c in lexicon.topic_categories(topic)] or ["\x00"])
-                             | lexicon.topic_hit_expressions(product)[topic]).sum().cast("int64")
+        f"_bought_{topic}": (category_hits[topic] | product_hits[topic]).sum().cast("int64")
         for topic in lexicon.topic_ids})
     combined = message_counts
     for extra in (stated, bought):
