@@ -1,0 +1,1 @@
+"""The benchmark suite (``make bench``): speed and memory, reported as ratios against baselines."""

@@ -1,0 +1,124 @@
+"""End-to-end benchmark: generate N users, time import, build and a segment query, and compare the
+feature stage with a straightforward pandas implementation of the same features run on the same data.
+
+    python -m benchmarks.run [--users 100000] [--workspace bench-workspace] [--engine duckdb]
+
+Prints a table and writes ``bench-results.json`` in the workspace. Numbers are wall-clock seconds
+on this machine; the comparison that matters is the ratio measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from tgportrait.build import build
+from tgportrait.collect import import_file
+from tgportrait.demo.generate import generate_community
+from tgportrait.portrait.segments import run_segment
+from tgportrait.workspace import Workspace
+
+BASELINE_FEATURES = ("orders_90d", "orders_total", "spend_365d_usd", "avg_order_usd", "messages_90d",
+                     "reactions_90d", "active_days_90d", "last_seen_days")
+SEGMENT_RULE = 'orders_90d >= 1 and messages_90d >= 5 and region in ("ID", "MY", "VN")'
+
+
+def pandas_features(events_clean: Path, as_of: datetime) -> pd.DataFrame:
+    """The baseline: the same features, written the obvious way in pandas."""
+    frame = pd.concat([pd.read_parquet(p) for p in sorted(events_clean.glob("*.parquet"))], ignore_index=True)
+    age_days = (pd.Timestamp(as_of) - frame["occurred_at"]).dt.total_seconds() // 86400
+    frame["age_days"] = age_days
+    orders = frame[frame["type"] == "order"].copy()
+    orders["order_key"] = orders["order_id"].fillna(orders["event_id"])
+    per_order = orders.groupby(["person_id", "order_key"]).agg(amount=("amount_usd", "sum"),
+                                                               age=("age_days", "max")).reset_index()
+    consumption = per_order.groupby("person_id").agg(
+        orders_total=("order_key", "count"), avg_order_usd=("amount", "mean"),
+        orders_90d=("age", lambda a: int((a < 90).sum())))
+    consumption["spend_365d_usd"] = per_order[per_order["age"] < 365].groupby("person_id")["amount"].sum()
+    messages = frame[frame["type"].isin(["message", "forward", "media", "sticker", "poll"])]
+    behaviour = pd.DataFrame({
+        "messages_90d": messages[messages["age_days"] < 90].groupby("person_id").size(),
+        "reactions_90d": frame[(frame["type"] == "reaction") & (frame["age_days"] < 90)]
+        .groupby("person_id")["count"].sum(),
+    })
+    activity = frame[frame["type"].isin(["message", "forward", "media", "sticker", "poll", "edited_message",
+                                         "reaction", "poll_answer", "link_click", "button_click", "join", "start",
+                                         "questionnaire_answer"])]
+    recent = activity[activity["age_days"] < 90]
+    behaviour["active_days_90d"] = recent.groupby("person_id")["occurred_at"].apply(lambda s: s.dt.date.nunique())
+    behaviour["last_seen_days"] = activity.groupby("person_id")["age_days"].min()
+    return consumption.join(behaviour, how="outer")
+
+
+def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--workspace", type=Path, default=Path("bench-workspace"))
+    parser.add_argument("--engine", default="duckdb")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+    shutil.rmtree(args.workspace, ignore_errors=True)
+    workspace = Workspace.init(args.workspace, "beauty")
+    if args.engine != "duckdb":
+        text = (workspace.root / "tgportrait.toml").read_text().replace('engine = "duckdb"', f'engine = "{args.engine}"')
+        (workspace.root / "tgportrait.toml").write_text(text)
+        workspace = Workspace.open(args.workspace)
+    chats = max(1, args.users // 25_000)
+    community, generate_seconds = timed(generate_community, args.workspace / "inputs", users=args.users,
+                                        seed=args.seed, chats=chats)
+    files = [("telegram-export", p) for p in community.telegram_exports]
+    files += [("crm-customers", community.customers_csv), ("crm-orders", community.orders_csv),
+              ("questionnaire", community.questionnaire_csv)]
+    imported = 0
+    import_seconds = 0.0
+    for kind, path in files:
+        report, seconds = timed(import_file, workspace, kind, path)
+        imported += report.imported
+        import_seconds += seconds
+    build_report, build_seconds = timed(build, workspace)
+    segment, segment_seconds = timed(run_segment, workspace, SEGMENT_RULE)
+    run_dir = workspace.lake.run_dir(build_report.run_id)
+    baseline, pandas_seconds = timed(pandas_features, run_dir / "events_clean", build_report.as_of)
+    ours = pq.read_table(run_dir / "features").to_pandas().set_index("person_id")
+    mismatches = {}
+    for name in BASELINE_FEATURES:
+        joined = ours[[name]].join(baseline[[name]], rsuffix="_pandas", how="inner").fillna(0)
+        differs = ~np.isclose(joined[name].astype(float), joined[f"{name}_pandas"].astype(float), atol=0.01)
+        mismatches[name] = int(differs.sum())
+    feature_seconds = build_report.timings["features"]
+    results = {
+        "users": args.users, "engine": workspace.settings.engine, "events": build_report.counts["events"],
+        "persons": build_report.counts["persons"],
+        "seconds": {"generate": round(generate_seconds, 2), "import": round(import_seconds, 2),
+                    "build": round(build_seconds, 2), "build_stages": build_report.timings,
+                    "segment_query": round(segment_seconds, 3), "pandas_features": round(pandas_seconds, 2)},
+        "import_events_per_second": round(imported / import_seconds) if import_seconds else None,
+        "feature_stage_vs_pandas": round(feature_seconds / pandas_seconds, 3) if pandas_seconds else None,
+        "segment_count": segment.count,
+        "baseline_mismatches": mismatches,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    (args.workspace / "bench-results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
