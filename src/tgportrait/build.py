@@ -29,7 +29,7 @@ from tgportrait.clean.quality import quality_report
 from tgportrait.clean.regions import region_tables
 from tgportrait.label.assign import assign_labels
 from tgportrait.label.catalogue import feature_names
-from tgportrait.label.features import FeatureInputs, build_features, demand_features
+from tgportrait.label.features import FeatureInputs, build_features, tag_intents
 from tgportrait.label.lexicon import load_lexicon
 from tgportrait.label.taxonomy import Taxonomy, load_taxonomy
 from tgportrait.portrait.build import build_portraits
@@ -41,7 +41,7 @@ from tgportrait.workspace import Workspace
 CLEAN_COLUMNS = (
     "event_id", "person_id", "source", "type", "subtype", "occurred_at", "chat_id", "reply_to_message_id", "text",
     "count", "url", "campaign", "order_id", "amount_usd", "product", "category", "answer_key", "answer_value",
-    "country", "gender", "birth_date",
+    "country", "gender", "birth_date", "intent",
 )
 # columns the rule functions (asked/clicked/joined) read
 ACTIVITY_COLUMNS = ("person_id", "type", "intent", "occurred_at", "campaign", "url")
@@ -104,7 +104,8 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             invalid_counts = engine.execute(
                 attached.filter(attached.invalid_reason.notnull()).group_by(["source", "invalid_reason"]).aggregate(
                     n=ibis._.count()), "invalid_counts")
-            valid = attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull())
+            valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),
+                                lexicon)
             clean_arrow = engine.write_parquet(valid.select(*CLEAN_COLUMNS), folder / "events_clean", "events_clean")
             clean = engine.read_parquet(sorted((folder / "events_clean").glob("*.parquet")), "events_clean")
         with _timed(timings, "features"):
@@ -116,8 +117,7 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             features_expr = build_features(inputs, lexicon, feature_names(settings.industry))
             features_arrow = engine.write_parquet(features_expr, folder / "features", "features")
             features = engine.read_parquet(sorted((folder / "features").glob("*.parquet")), "features")
-            _, intents = demand_features(clean, lexicon, as_of)
-            activity = clean.left_join(intents, "event_id").select(*ACTIVITY_COLUMNS)
+            activity = clean.select(*ACTIVITY_COLUMNS)
             engine.write_parquet(activity, folder / "activity", "activity")
             activity_table = engine.read_parquet(sorted((folder / "activity").glob("*.parquet")), "activity")
         with _timed(timings, "labels"):

@@ -13,7 +13,7 @@ from tgportrait.clean.identity import persons_table, resolve_identities
 from tgportrait.clean.regions import region_tables
 from tgportrait.config import IdentitySettings
 from tgportrait.label.catalogue import feature_names
-from tgportrait.label.features import FeatureInputs, build_features
+from tgportrait.label.features import FeatureInputs, build_features, tag_intents
 from tgportrait.label.lexicon import load_lexicon
 from tgportrait.store.tables import IDENTIFIER_TYPES, event_rows_to_table
 
@@ -76,7 +76,8 @@ def features() -> dict[str, dict[str, object]]:
     identity = resolve_identities(records_arrow, IdentitySettings())
     identity_map = backend.create_table("identity", identity.identifiers)
     attached = attach_person(flagged, identity_map)
-    valid = attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull())
+    valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),
+                        load_lexicon("beauty"))
     regions, hints = region_tables()
     inputs = FeatureInputs(valid, backend.create_table("persons", persons_table(identity)),
                            backend.create_table("regions", regions), backend.create_table("hints", hints), AS_OF)

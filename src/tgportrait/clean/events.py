@@ -64,13 +64,11 @@ def attach_person(events: ir.Table, identity_map: ir.Table) -> ir.Table:
 
 
 def possible_duplicate_persons(events: ir.Table) -> ir.IntegerScalar:
-    """Persons beyond the first that share a CRM full name with a city or a birth date (missed merges)."""
+    """Persons beyond the first that share a CRM full name and birth date (likely missed merges)."""
     profiles = events.filter((events.type == "customer_profile") & events.person_id.notnull())
     name = ibis.coalesce(profiles.full_name, profiles.first_name + " " + profiles.last_name).lower().strip()
-    by_city = profiles.filter(profiles.city.notnull()).select(
-        "person_id", key="c|" + name + "|" + profiles.city.lower().strip())
-    by_birth = profiles.filter(profiles.birth_date.notnull()).select(
-        "person_id", key="b|" + name + "|" + profiles.birth_date.cast("string"))
-    keys = by_city.union(by_birth).filter(lambda t: t.key.notnull()).distinct()
+    keys = profiles.filter(profiles.birth_date.notnull()).select(
+        "person_id", key=name + "|" + profiles.birth_date.cast("string"))
+    keys = keys.filter(keys.key.notnull()).distinct()
     ranked = keys.mutate(_rank=ibis.row_number().over(group_by=keys.key, order_by=keys.person_id))
     return ranked.filter(ranked._rank > 0).person_id.nunique()

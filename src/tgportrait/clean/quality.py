@@ -1,12 +1,14 @@
 """Data-quality report: reads import logs, flagged events and the identity result, writes ``quality``.
 
 Definitions (also in docs/quality.md):
-- records in (per source) = rows offered by imports: imported + exact duplicates + quarantined rows;
-- duplicates before = exact duplicate rows skipped at import + profile records that resolved to a
-  person another record already had (CRM customers and Telegram users merged by identity);
-- invalid before = quarantined rows + imported events flagged invalid (with their reason);
-- after = what the cleaned data still holds: invalid rows are excluded (0 by construction) and the
-  residual duplicates are *estimated* as persons that share a full name with a city or a birth date.
+- records in (per source) = rows offered by imports: imported + exact duplicate rows + quarantined rows;
+- duplication is measured on *profile records* (each CRM customer record and each Telegram user):
+  before = (profile records that resolved into a person another record already had + the estimated
+  missed duplicates) / profile records; after = estimated missed duplicates / persons. Missed
+  duplicates are estimated as persons sharing a full name and a birth date;
+- invalid before = (quarantined rows + imported events flagged invalid) / records in; after = invalid
+  records left in the cleaned data (0: they are excluded, and counted here with their reason);
+- exact duplicate rows (the same record imported twice) are reported per source as well.
 """
 
 from __future__ import annotations
@@ -47,20 +49,22 @@ def quality_report(imports: list[dict[str, Any]], invalid_counts: list[dict[str,
     merged = max(profile_records - persons_with_profiles, 0)
     invalid = sum(s["invalid"] + s["quarantined"] for s in by_source.values())
     kept = sum(kept_by_source.values())
-    before_duplicates = exact_duplicates + merged
+    duplicates_before = merged + residual_duplicates
     return {
         "before": {
-            "records": records_in, "duplicates": before_duplicates, "invalid": invalid,
-            "duplication_rate": _rate(before_duplicates, records_in), "invalid_rate": _rate(invalid, records_in),
+            "records": records_in, "invalid": invalid, "invalid_rate": _rate(invalid, records_in),
+            "profile_records": profile_records, "duplicates": duplicates_before,
+            "duplication_rate": _rate(duplicates_before, profile_records), "exact_duplicate_rows": exact_duplicates,
         },
         "after": {
-            "records": kept, "duplicates": residual_duplicates, "invalid": 0,
-            "duplication_rate": _rate(residual_duplicates, persons_with_profiles), "invalid_rate": 0.0,
+            "records": kept, "invalid": 0, "invalid_rate": 0.0,
+            "persons": persons_with_profiles, "duplicates": residual_duplicates,
+            "duplication_rate": _rate(residual_duplicates, persons_with_profiles),
         },
         "by_source": dict(sorted(by_source.items())),
         "identity": {
             "profile_records": profile_records, "persons": persons_with_profiles, "merged_records": merged,
-            "profile_duplication_rate_before": _rate(merged, profile_records),
+            "estimated_missed_duplicates": residual_duplicates,
             "blocked_identifiers": identity_blocked, "refused_merges": refused_merges,
         },
     }

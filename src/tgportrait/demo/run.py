@@ -16,6 +16,7 @@ from tgportrait.build import BuildReport, build
 from tgportrait.collect import ImportReport, import_file
 from tgportrait.demo.evaluate import evaluate_identity
 from tgportrait.demo.generate import GeneratedCommunity, generate_community
+from tgportrait.label.lexicon import load_lexicon
 from tgportrait.portrait import query
 from tgportrait.portrait.segments import run_segment
 from tgportrait.report.figures import gather_report
@@ -24,7 +25,6 @@ from tgportrait.workspace import Workspace
 
 DEMO_SEGMENTS: tuple[tuple[str, str], ...] = (
     ("Recent buyers asking about new products", 'orders_90d >= 1 and asked("new_product", days=90)'),
-    ("Sensitive-skin interest", "interest_sensitive_skin >= 1"),
     ("High spenders (≥ 200 USD this year)", "spend_365d_usd >= 200"),
     ("Active chatters, no order yet", "messages_90d >= 10 and orders_total == 0"),
     ("Dormant members", "last_seen_days > 45 and messages_total >= 3"),
@@ -68,7 +68,9 @@ def run_demo(directory: Path, *, users: int = 20_000, seed: int = 7, industry: s
         say(f"importing {path.name}")
         result.imports.append((kind, path, import_file(workspace, kind, path)))
     result.build = build(workspace, progress=say)
-    for name, rule in DEMO_SEGMENTS:
+    first_topic = load_lexicon(industry).topic_ids[0]
+    segments = [*DEMO_SEGMENTS, (f"Interested in {first_topic.replace('_', ' ')}", f"interest_{first_topic} >= 1")]
+    for name, rule in segments:
         segment = run_segment(workspace, rule)
         result.segments.append({"name": name, "rule": rule, "count": segment.count, "share": segment.share})
     identities = workspace.lake.read_run_table("identities")

@@ -42,7 +42,7 @@ class DemandLexicon(Protocol):
 
 @dataclass(frozen=True)
 class FeatureInputs:
-    events: ir.Table            # valid events with person_id (see clean.events)
+    events: ir.Table            # valid events with person_id and intent (clean.events, tag_intents)
     persons: ir.Table           # person_id, has_phone, has_email, is_customer, is_telegram_member, phone_region
     regions: ir.Table           # region, timezone, offset_minutes
     language_hints: ir.Table    # language, region
@@ -185,17 +185,22 @@ def behaviour_features(events: ir.Table, attributes: ir.Table, as_of: datetime) 
     return counts.left_join(preferred, "person_id").drop("person_id_right")
 
 
-def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -> tuple[ir.Table, ir.Table]:
-    """(per-person demand columns, message intents per event for rules' ``asked()``)."""
-    texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.text.notnull())
+def tag_intents(events: ir.Table, lexicon: DemandLexicon) -> ir.Table:
+    """Add ``intent`` (lexicon) to message events; null elsewhere. Computed once per build."""
+    is_text = events.type.isin(MESSAGE_TYPES) & events.text.notnull()
+    return events.mutate(intent=ibis.cases((is_text, lexicon.intent_case_expression(events.text)),
+                                           else_=ibis.null("string")))
+
+
+def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -> ir.Table:
+    """Per-person demand columns: topic interest (messages, questionnaire, purchases) and intents asked."""
+    texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.text.notnull()
+                          & _since(events.occurred_at, as_of, 365))
     hits = lexicon.topic_hit_expressions(texts.text)
-    tagged = texts.mutate(intent=lexicon.intent_case_expression(texts.text),
-                          **{f"_hit_{topic}": hit for topic, hit in hits.items()})
-    year = _since(tagged.occurred_at, as_of, 365)
-    quarter = _since(tagged.occurred_at, as_of, 90)
-    message_counts = tagged.group_by("person_id").aggregate(
-        **{f"_msg_{topic}": (tagged[f"_hit_{topic}"] & year).sum().cast("int64") for topic in lexicon.topic_ids},
-        **{f"asked_{intent}_90d": ((tagged.intent == intent) & quarter).sum().cast("int64")
+    quarter = _since(texts.occurred_at, as_of, 90)
+    message_counts = texts.group_by("person_id").aggregate(
+        **{f"_msg_{topic}": hits[topic].sum().cast("int64") for topic in lexicon.topic_ids},
+        **{f"asked_{intent}_90d": ((texts.intent == intent) & quarter).sum().cast("int64")
            for intent in lexicon.intent_ids})
     interests = events.filter((events.type == "questionnaire_answer") & (events.answer_key == "interest"))
     interest_text = interests.answer_value.lower()
@@ -214,13 +219,11 @@ def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -
         combined = combined.outer_join(extra, "person_id")
         combined = combined.mutate(person_id=ibis.coalesce(combined.person_id, combined.person_id_right)).drop(
             "person_id_right")
-    demand = combined.select("person_id", **{
+    return combined.select("person_id", **{
         f"interest_{topic}": (combined[f"_msg_{topic}"].fill_null(0) + combined[f"_said_{topic}"].fill_null(0)
                               + combined[f"_bought_{topic}"].fill_null(0)).cast("int64")
         for topic in lexicon.topic_ids}, **{f"asked_{intent}_90d": combined[f"asked_{intent}_90d"]
                                             for intent in lexicon.intent_ids})
-    intents = tagged.select("event_id", "intent")
-    return demand, intents
 
 
 def build_features(inputs: FeatureInputs, lexicon: DemandLexicon, column_order: Sequence[str]) -> ir.Table:
@@ -229,7 +232,7 @@ def build_features(inputs: FeatureInputs, lexicon: DemandLexicon, column_order: 
     attributes = attribute_features(inputs)
     consumption = consumption_features(events, inputs.as_of)
     behaviour = behaviour_features(events, attributes, inputs.as_of)
-    demand, _ = demand_features(events, lexicon, inputs.as_of)
+    demand = demand_features(events, lexicon, inputs.as_of)
     answered = events.filter(events.type == "questionnaire_answer").group_by("person_id").aggregate(
         questionnaire_answered=ibis.literal(True))
     table = inputs.persons.drop("phone_region")
