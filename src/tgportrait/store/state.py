@@ -89,17 +89,29 @@ class State:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add_quarantine(self, source: str, rows: list[dict[str, Any]]) -> None:
+    def add_quarantine(self, source: str, rows: list[dict[str, Any]]) -> int:
+        """Add rejected rows; a row already quarantined with the same (file, row, reason) is skipped.
+
+        Re-importing a file therefore does not duplicate its quarantine entries. Returns how many were added.
+        """
         if not rows:
-            return
+            return 0
         now = utcnow()
-        payload = [
-            {"source": source, "file": r["file"], "row": r.get("row"), "reason": r["reason"],
-             "raw": r.get("raw"), "quarantined_at": now}
-            for r in rows
-        ]
         with self.engine.begin() as connection:
-            connection.execute(insert(QUARANTINE), payload)
+            files = sorted({r["file"] for r in rows})
+            query = select(QUARANTINE.c.file, QUARANTINE.c.row, QUARANTINE.c.reason).where(QUARANTINE.c.file.in_(files))
+            seen = {(r.file, r.row, r.reason) for r in connection.execute(query)}
+            payload: list[dict[str, Any]] = []
+            for r in rows:
+                key = (r["file"], r.get("row"), r["reason"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                payload.append({"source": source, "file": r["file"], "row": r.get("row"), "reason": r["reason"],
+                                "raw": r.get("raw"), "quarantined_at": now})
+            if payload:
+                connection.execute(insert(QUARANTINE), payload)
+        return len(payload)
 
     def quarantine(self, limit: int | None = None) -> list[dict[str, Any]]:
         query = select(QUARANTINE).order_by(QUARANTINE.c.id)
