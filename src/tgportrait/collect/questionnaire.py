@@ -29,12 +29,15 @@ from tgportrait.collect.normalize import (
     is_blank,
     normalize_column,
     normalize_country,
+    normalize_email,
     normalize_gender,
     normalize_language,
+    normalize_phone,
     normalize_telegram_user_id,
+    normalize_username,
     parse_datetime_column,
 )
-from tgportrait.collect.tabular import read_tabular, row_event_ids
+from tgportrait.collect.tabular import TabularFile, read_tabular, row_event_ids
 from tgportrait.config import Settings
 from tgportrait.errors import InputError
 
@@ -55,8 +58,14 @@ QUESTIONNAIRE_FIELDS: dict[str, tuple[str, ...]] = {
     "consent_profiling": ("profilingconsent",),
     "consent_marketing": ("marketingconsent",),
     "consent_sensitive": ("sensitiveconsent",),
+    # identifiers the bot's questionnaire collects (contact button, username): they link, they are not answers
+    "telegram_username": ("tgusername", "username", "telegramhandle"),
+    "phone": ("phonenumber", "mobile", "contactphone"),
+    "email": ("emailaddress", "mail"),
 }
-ANSWER_FIELDS = tuple(field for field in QUESTIONNAIRE_FIELDS if field not in ("telegram_user_id", "answered_at"))
+IDENTIFIER_FIELDS = ("telegram_username", "phone", "email")
+ANSWER_FIELDS = tuple(field for field in QUESTIONNAIRE_FIELDS
+                      if field not in ("telegram_user_id", "answered_at", *IDENTIFIER_FIELDS))
 _DEVICES = {
     "ios": ("ios", "iphone", "ipad", "apple", "ipados"),
     "android": ("android", "samsung", "xiaomi", "huawei", "pixel"),
@@ -179,6 +188,7 @@ def parse_questionnaire(path: Path, settings: Settings, mapping: dict[str, str])
                                          f"(expected {DATE_FORMATS_HELP})")
     answers = [normalize_column(table.values(column), _answers_of(key)).tolist()
                for column, key in answer_columns.items()]
+    identifiers = _row_identifiers(table, fields)
     raw = table.row_json()
     row_ids = row_event_ids(SOURCE, raw).to_pylist()
     events: dict[str, Any] = {name: [] for name in ("event_id", "source_row", "tg_user_id", "subtype",
@@ -186,7 +196,8 @@ def parse_questionnaire(path: Path, settings: Settings, mapping: dict[str, str])
     rows: list[int] = []
     rejected = problems.mask()
     for index in np.flatnonzero(~rejected).tolist():
-        row_answers = [answer for column in answers for answer in column[index]] or [
+        row_answers = list(dict.fromkeys(
+            _without_derived_repeats([answer for column in answers for answer in column[index]]))) or [
             (BLANK_KEY, None, "blank")]
         for key, value, subtype in row_answers:
             events["event_id"].append(make_event_id(SOURCE, row_ids[index], key, value))
@@ -195,12 +206,34 @@ def parse_questionnaire(path: Path, settings: Settings, mapping: dict[str, str])
             events["subtype"].append(subtype)
             rows.append(index)
     positions = np.asarray(rows, dtype=np.int64)
+    events.update({name: [values[i] for i in rows] for name, values in identifiers.items()})
     events.update(source_row=table.row_numbers[positions], tg_user_id=[user_ids[i][0] for i in rows],
                   occurred_at=answered_at.to_numpy()[positions], raw=raw.take(positions))
     table_out = events_table({**events, "source": SOURCE, "source_file": str(table.path),
                               "type": "questionnaire_answer", "received_at": datetime.now(UTC).replace(tzinfo=None)},
                              np.ones(len(rows), dtype=bool))
     return ParsedInput(SOURCE, str(table.path), table_out, problems.quarantine(table, raw))
+
+
+def _without_derived_repeats(answers: list[Answer]) -> list[Answer]:
+    """Drop an answer derived from another (age → age_band) when the same key was answered directly."""
+    direct = {key for key, _value, subtype in answers if subtype != "derived"}
+    return [answer for answer in answers if answer[2] != "derived" or answer[0] not in direct]
+
+
+def _row_identifiers(table: TabularFile, fields: dict[str, str]) -> dict[str, list[str | None]]:
+    """Normalised phone, e-mail and username per row (the region column helps read local phone numbers)."""
+    size = table.num_rows
+    regions = list(table.values(fields["region"])) if "region" in fields else [None] * size
+    found: dict[str, list[str | None]] = {}
+    if "phone" in fields:
+        found["phone"] = [normalize_phone(value, normalize_country(region) if region else None)[0]
+                          for value, region in zip(table.values(fields["phone"]), regions, strict=True)]
+    if "email" in fields:
+        found["email"] = [normalize_email(value)[0] for value in table.values(fields["email"])]
+    if "telegram_username" in fields:
+        found["tg_username"] = [normalize_username(value)[0] for value in table.values(fields["telegram_username"])]
+    return found
 
 
 def _answers_of(key: str) -> Callable[[Any], list[Answer]]:
