@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     shutil.rmtree(args.workspace, ignore_errors=True)
     workspace = Workspace.init(args.workspace, "beauty")
     if args.engine != "duckdb":
-        text = (workspace.root / "tgportrait.toml").read_text().replace('engine = "duckdb"', f'engine = "{args.engine}"')
-        (workspace.root / "tgportrait.toml").write_text(text)
+        config = workspace.root / "tgportrait.toml"
+        config.write_text(config.read_text().replace('engine = "duckdb"', f'engine = "{args.engine}"'))
         workspace = Workspace.open(args.workspace)
     chats = max(1, args.users // 25_000)
     community, generate_seconds = timed(generate_community, args.workspace / "inputs", users=args.users,

@@ -4,12 +4,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+java_major() {
+  java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1
+}
 need_apt=()
-command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ] 2>/dev/null; then
+  if apt-cache show openjdk-17-jre-headless >/dev/null 2>&1; then
+    need_apt+=(openjdk-17-jre-headless)
+  else
+    need_apt+=(default-jre-headless)   # Debian 13: Java 21, fine for Spark 4
+  fi
+fi
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+    apt-get update -qq
+    # the package name may only be known after the update
+    if [[ " ${need_apt[*]} " == *" default-jre-headless "* ]] && apt-cache show openjdk-17-jre-headless >/dev/null 2>&1; then
+      need_apt=("${need_apt[@]/default-jre-headless/openjdk-17-jre-headless}")
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
   else
     echo "Please install: ${need_apt[*]} (needs root)" >&2
   fi

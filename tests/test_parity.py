@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -38,11 +37,12 @@ def community_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
 
 
 def _normalised(table: pa.Table, name: str) -> list[dict[str, object]]:
+    """Rows in key order; floats compared with a relative tolerance (sums may add up in another order)."""
     rows = table.sort_by([(key, "ascending") for key in SORT_KEYS[name]]).to_pylist()
     for row in rows:
         for key, value in row.items():
             if isinstance(value, float):
-                row[key] = round(value, 6)
+                row[key] = pytest.approx(value, rel=1e-9, abs=1e-9)
         row.pop("computed_at", None)
         row.pop("fresh_until", None)
     return rows

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ibis
-import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -136,11 +135,11 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             profile_ids = identity.identifiers.filter(
                 pc.is_in(identity.identifiers.column("id_type"), pa.array(["tg_user_id", "crm_customer_id"])))
             persons_with_profiles = len(set(profile_ids.column("person_id").to_pylist()))
+            missed = int(engine.scalar(possible_duplicate_persons(attached), "residual_duplicates"))
             report.quality = quality_report(
                 state.imports(), invalid_counts.to_pylist(),
                 {row["source"]: row["event_id_count"] for row in kept}, profile_ids.num_rows,
-                persons_with_profiles, int(engine.scalar(possible_duplicate_persons(attached), "residual_duplicates")), identity.blocked,
-                len(identity.refused_merges))
+                persons_with_profiles, missed, identity.blocked, len(identity.refused_merges))
             (folder / "quality.json").write_text(json.dumps(report.quality, indent=2))
         report.counts = {
             "events": int(engine.scalar(events.count(), "events")), "events_clean": clean_arrow.num_rows,

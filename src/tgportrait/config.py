@@ -81,7 +81,7 @@ class Settings(_Section):
     taxonomy_path: str = Field("taxonomy.yaml", description="Label taxonomy file, relative to the workspace.")
     portrait_fresh_days: int = Field(7, description="Days a portrait stays fresh before it is stale.")
     telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())  # type: ignore[call-arg]
-    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    identity: IdentitySettings = Field(default_factory=lambda: IdentitySettings())  # type: ignore[call-arg]
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -72,7 +72,8 @@ def features() -> dict[str, dict[str, object]]:
     flagged = flag_invalid(events, AS_OF)
     records = flagged.filter(flagged.invalid_reason.isnull()).select("source", *IDENTIFIER_TYPES).distinct()
     records_arrow = backend.to_pyarrow(records)
-    records_arrow = records_arrow.cast(pa.schema([("source", pa.string())] + [(n, pa.string()) for n in IDENTIFIER_TYPES]))
+    records_arrow = records_arrow.cast(
+        pa.schema([("source", pa.string())] + [(n, pa.string()) for n in IDENTIFIER_TYPES]))
     identity = resolve_identities(records_arrow, IdentitySettings())
     identity_map = backend.create_table("identity", identity.identifiers)
     attached = attach_person(flagged, identity_map)

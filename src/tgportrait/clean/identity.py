@@ -160,8 +160,8 @@ def resolve_identities(records: pa.Table, settings: IdentitySettings,
             usable.append(identifier)
         record_nodes.append(usable)
     shared = {key for key, owners in tg_users_of_value.items() if len(owners) > guardrails.shared_limit}
-    for key in shared:
-        blocked["shared by more than %d people" % guardrails.shared_limit] += 1
+    if shared:
+        blocked[f"shared by more than {guardrails.shared_limit} people"] += len(shared)
 
     forest = _UnionFind()
     rule_of: dict[str, str] = {}

@@ -76,7 +76,7 @@ _YES = frozenset({"yes", "y", "true", "1", "agree", "agreed", "i agree", "accept
                   "iya", "setuju", "ja", "oui", "sí", "si", "✅"})
 _NO = frozenset({"no", "n", "false", "0", "disagree", "decline", "declined", "нет", "tidak", "nein", "non", "❌"})
 
-Answer = tuple[str, str, str | None]        # (answer_key, answer_value, subtype)
+Answer = tuple[str, str | None, str | None]        # (answer_key, answer_value, subtype)
 
 
 def age_band_of(age: float) -> str:
