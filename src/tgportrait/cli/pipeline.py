@@ -13,6 +13,8 @@ from tgportrait.build import build
 from tgportrait.cli.common import console, json_option, open_workspace, print_json, workspace_option
 from tgportrait.portrait import query
 from tgportrait.portrait.segments import export_segment, run_segment
+from tgportrait.report.figures import gather_report
+from tgportrait.report.html import write_report
 
 
 @click.command("build")
@@ -122,4 +124,16 @@ def segment_command(rule: str, export_path: Path | None, workspace_dir: str | No
         console.print(f"Exported to {export_path}")
 
 
-COMMANDS = [build_command, quality_command, persons_command, portrait_command, segment_command]
+@click.command("report")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="HTML file to write (default: report.html in the workspace).")
+@workspace_option
+def report_command(output: Path | None, workspace_dir: str | None) -> None:
+    """Write the HTML report of the current run (self-contained: no external assets)."""
+    workspace = open_workspace(workspace_dir)
+    data = gather_report(workspace, segments=[], notes=[], title=f"tgportrait report: {workspace.root.name}")
+    path = write_report(data, output or workspace.root / "report.html")
+    console.print(f"Report: {path}")
+
+
+COMMANDS = [build_command, quality_command, persons_command, portrait_command, segment_command, report_command]

@@ -171,6 +171,7 @@ def write_report(data: ReportData, path: Path) -> Path:
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(html)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is meant to be opened and shared
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
