@@ -45,8 +45,10 @@ def beauty_run() -> ReportData:
              "by_type": {"order": 1000}},
         ],
         quality={
-            "before": {"records": 10125, "duplication_rate": 0.1, "invalid_rate": 0.02},
-            "after": {"records": 9000, "duplication_rate": 0.0, "invalid_rate": 0.005},
+            "before": {"records": 10125, "duplication_rate": 0.1, "invalid_rate": 0.02, "invalid": 202,
+                       "exact_duplicate_rows": 1012, "profile_records": 1100, "duplicates": 110},
+            "after": {"records": 9000, "duplication_rate": 0.0, "invalid_rate": 0.005, "invalid": 45,
+                      "persons": 1000, "duplicates": 0},
             "by_source": {
                 "telegram_export": {"records_in": 9100, "duplicates": 80, "invalid": 20, "kept": 9000,
                                     "invalid_by_reason": {"missing from_id": 15, "bad date": 5}},
@@ -332,7 +334,7 @@ def test_sparse_rows_render_with_dashes_and_zeros(empty_run: ReportData) -> None
                      example_portraits=[{"person_id": "p-1"}])
     sections = {name: normalised(text) for name, text in read_sections(render_report(sparse)).text.items()}
     assert "crm 0 0 0" in sections["imports"]
-    assert "Duplication rate — —" in sections["quality"]
+    assert "Duplication rate (profiles) — —" in sections["quality"]
     assert "Everyone 0 —" in sections["segments"]
     assert "No summary. No labels." in sections["portraits"]
 

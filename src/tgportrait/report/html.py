@@ -201,9 +201,12 @@ def build_report_view(data: ReportData) -> ReportView:
         quality_chart=_quality_chart(before, after),
         quality_rates=[
             ("Records", format_count(_number(before.get("records"))), format_count(_number(after.get("records")))),
-            ("Duplication rate", format_percent(before.get("duplication_rate")),
+            ("Invalid rate (records)", format_percent(before.get("invalid_rate")),
+             format_percent(after.get("invalid_rate"))),
+            ("Profiles (before) / persons (after)", format_count(_number(before.get("profile_records"))),
+             format_count(_number(after.get("persons")))),
+            ("Duplication rate (profiles)", format_percent(before.get("duplication_rate")),
              format_percent(after.get("duplication_rate"))),
-            ("Invalid rate", format_percent(before.get("invalid_rate")), format_percent(after.get("invalid_rate"))),
         ] if before or after else [],
         quality_sources=[_quality_source(name, row) for name, row in (data.quality.get("by_source") or {}).items()],
         label_dimensions=_label_dimensions(data.label_distribution),
@@ -252,8 +255,8 @@ def _quality_chart(before: Mapping[str, Any], after: Mapping[str, Any]) -> Marku
     rows = []
     for name, side in (("Before", before), ("After", after)):
         records = _number(side.get("records"))
-        duplicates = float(round(records * _number(side.get("duplication_rate"))))
-        invalid = float(round(records * _number(side.get("invalid_rate"))))
+        duplicates = _number(side.get("exact_duplicate_rows"))      # rows imported twice (profiles: see the table)
+        invalid = _number(side.get("invalid"))
         clean = max(records - duplicates - invalid, 0.0)
         rows.append(StackedBar(name, (clean, duplicates, invalid), f"{format_count(records)} records"))
     if not any(sum(row.values) for row in rows):
