@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from tgportrait.clean.identity import person_id_for, Identifier, resolve_identities
+from tgportrait.clean.identity import Identifier, person_id_for, resolve_identities
 from tgportrait.config import IdentitySettings
 from tgportrait.store.tables import IDENTIFIER_TYPES
 

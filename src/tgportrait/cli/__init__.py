@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from tgportrait.cli.common import CONTEXT_SETTINGS, run_guarded
 from tgportrait.cli.commands import register_commands
+from tgportrait.cli.common import CONTEXT_SETTINGS, run_guarded
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

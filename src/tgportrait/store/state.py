@@ -13,7 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, Text, create_engine, event, insert, select,
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
 )
 from sqlalchemy.engine import make_url
 
