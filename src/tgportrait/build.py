@@ -39,8 +39,8 @@ from tgportrait.workspace import Workspace
 
 CLEAN_COLUMNS = (
     "event_id", "person_id", "source", "type", "subtype", "occurred_at", "chat_id", "reply_to_message_id", "text",
-    "count", "url", "campaign", "order_id", "amount_usd", "product", "category", "answer_key", "answer_value",
-    "country", "gender", "birth_date", "intent",
+    "text_folded", "count", "url", "campaign", "order_id", "amount_usd", "product", "category", "answer_key",
+    "answer_value", "country", "gender", "birth_date", "intent",
 )
 # columns the rule functions (asked/clicked/joined) read
 ACTIVITY_COLUMNS = ("person_id", "type", "intent", "occurred_at", "campaign", "url")

@@ -11,6 +11,7 @@ import pytest
 from tgportrait.clean.events import attach_person, flag_invalid
 from tgportrait.clean.identity import persons_table, resolve_identities
 from tgportrait.clean.regions import region_tables
+from tgportrait.collect.ingest import with_folded_text
 from tgportrait.config import IdentitySettings
 from tgportrait.label.catalogue import feature_names
 from tgportrait.label.features import FeatureInputs, build_features, tag_intents
@@ -66,7 +67,7 @@ EVENTS = [
 
 @pytest.fixture(scope="module")
 def features() -> dict[str, dict[str, object]]:
-    events_arrow = event_rows_to_table(EVENTS)
+    events_arrow = with_folded_text(event_rows_to_table(EVENTS))
     backend = ibis.duckdb.connect()
     events = backend.create_table("events", events_arrow)
     flagged = flag_invalid(events, AS_OF)

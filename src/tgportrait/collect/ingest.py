@@ -56,9 +56,21 @@ class ImportReport:
                 "by_type": self.by_type}
 
 
+def with_folded_text(events: pa.Table) -> pa.Table:
+    """Fill ``text_folded`` (the lexicon's fold of ``text``) once, at ingest, for every later build."""
+    from tgportrait.label.lexicon import fold_texts
+
+    if "text" not in events.column_names or events.num_rows == 0:
+        return events
+    folded = pa.array(fold_texts(events.column("text").to_pylist()), pa.string())
+    if "text_folded" in events.column_names:
+        return events.set_column(events.schema.get_field_index("text_folded"), "text_folded", folded)
+    return events.append_column("text_folded", folded)
+
+
 def ingest(workspace: Workspace, parsed: ParsedInput) -> ImportReport:
     """Append the parsed events to the lake and log the import; return the summary."""
-    result = workspace.lake.append_events(parsed.events)
+    result = workspace.lake.append_events(with_folded_text(parsed.events))
     report = ImportReport(result.written, result.duplicates, len(parsed.quarantined), result.by_type)
     workspace.state.add_quarantine(parsed.source, [q.as_dict() for q in parsed.quarantined])
     workspace.state.record_import(parsed.source, parsed.file, report.imported, report.duplicates,

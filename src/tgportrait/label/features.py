@@ -33,9 +33,10 @@ class DemandLexicon(Protocol):
     @property
     def topic_ids(self) -> Sequence[str]: ...
 
-    def intent_case_expression(self, column: ir.StringValue) -> ir.StringValue: ...
+    def intent_case_expression(self, column: ir.StringValue, *, prefolded: bool = False) -> ir.StringValue: ...
 
-    def topic_hit_expressions(self, column: ir.StringValue) -> Mapping[str, ir.BooleanValue]: ...
+    def topic_hit_expressions(self, column: ir.StringValue, *,
+                              prefolded: bool = False) -> Mapping[str, ir.BooleanValue]: ...
 
     def category_hit_expressions(self, column: ir.StringValue) -> Mapping[str, ir.BooleanValue]: ...
 
@@ -187,16 +188,17 @@ def behaviour_features(events: ir.Table, attributes: ir.Table, as_of: datetime) 
 
 def tag_intents(events: ir.Table, lexicon: DemandLexicon) -> ir.Table:
     """Add ``intent`` (lexicon) to message events; null elsewhere. Computed once per build."""
-    is_text = events.type.isin(MESSAGE_TYPES) & events.text.notnull()
-    return events.mutate(intent=ibis.cases((is_text, lexicon.intent_case_expression(events.text)),
+    is_text = events.type.isin(MESSAGE_TYPES) & events.text_folded.notnull()
+    return events.mutate(intent=ibis.cases((is_text, lexicon.intent_case_expression(events.text_folded,
+                                                                                    prefolded=True)),
                                            else_=ibis.null("string")))
 
 
 def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -> ir.Table:
     """Per-person demand columns: topic interest (messages, questionnaire, purchases) and intents asked."""
-    texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.text.notnull()
+    texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.text_folded.notnull()
                           & _since(events.occurred_at, as_of, 365))
-    hits = lexicon.topic_hit_expressions(texts.text)
+    hits = lexicon.topic_hit_expressions(texts.text_folded, prefolded=True)
     quarter = _since(texts.occurred_at, as_of, 90)
     message_counts = texts.group_by("person_id").aggregate(
         **{f"_msg_{topic}": hits[topic].sum().cast("int64") for topic in lexicon.topic_ids},

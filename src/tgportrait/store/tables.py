@@ -44,6 +44,7 @@ EVENTS = pa.schema([
     ("reply_to_message_id", pa.int64()),
     # message payload
     ("text", pa.string()),
+    ("text_folded", pa.string()),       # fold_text(text): lower-case, accents folded (filled at ingest)
     ("lang", pa.string()),
     ("reaction", pa.string()),
     ("count", pa.int64()),
