@@ -9,15 +9,18 @@ state store with its counts, timings and error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -33,6 +36,7 @@ from tgportrait.label.lexicon import load_lexicon
 from tgportrait.label.taxonomy import Taxonomy, load_taxonomy
 from tgportrait.portrait.build import build_portraits
 from tgportrait.rules import RuleTables
+from tgportrait.store.engine import Engine
 from tgportrait.store.lake import new_run_id
 from tgportrait.store.tables import EVENTS, IDENTIFIER_TYPES
 from tgportrait.workspace import Workspace
@@ -71,6 +75,17 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
     timings[name] = round(time.perf_counter() - started, 3)
 
 
+def _materialise(engine: Engine, expr: ir.Table, folder: Path, name: str) -> tuple[ir.Table, pa.Table]:
+    """Write ``expr`` into the run folder and read it back, so later stages do not recompute it."""
+    arrow = engine.write_parquet(expr, folder / name, name)
+    return engine.read_parquet(sorted((folder / name).glob("*.parquet")), name), arrow
+
+
+def _settings_digest(workspace: Workspace) -> str:
+    values = workspace.settings.model_dump(mode="json", exclude={"telegram"})
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def build(workspace: Workspace, *, as_of: datetime | None = None,
           progress: Callable[[str], None] | None = None) -> BuildReport:
     """Run every stage and publish the run; on failure the previous run stays current."""
@@ -95,8 +110,8 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             records = engine.execute(records_expr, "identity_records")
             identity = resolve_identities(records.cast(pa.schema(
                 [("source", pa.string())] + [(name, pa.string()) for name in IDENTIFIER_TYPES])), settings.identity)
-            identity_map = engine.from_arrow(identity.identifiers, "identity_map")
-            engine.write_parquet(identity_map, folder / "identities", "identities")
+            identity_map, _ = _materialise(engine, engine.from_arrow(identity.identifiers, "identity_map"), folder,
+                                           "identities")
         with _timed(timings, "clean"):
             say("cleaning events")
             attached = attach_person(flagged, identity_map)
@@ -105,8 +120,7 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
                     n=ibis._.count()), "invalid_counts")
             valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),
                                 lexicon)
-            clean_arrow = engine.write_parquet(valid.select(*CLEAN_COLUMNS), folder / "events_clean", "events_clean")
-            clean = engine.read_parquet(sorted((folder / "events_clean").glob("*.parquet")), "events_clean")
+            clean, clean_arrow = _materialise(engine, valid.select(*CLEAN_COLUMNS), folder, "events_clean")
         with _timed(timings, "features"):
             say("computing features")
             regions, hints = region_tables()
@@ -114,11 +128,8 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             inputs = FeatureInputs(clean, persons, engine.from_arrow(regions, "regions"),
                                    engine.from_arrow(hints, "language_hints"), as_of)
             features_expr = build_features(inputs, lexicon, feature_names(settings.industry))
-            features_arrow = engine.write_parquet(features_expr, folder / "features", "features")
-            features = engine.read_parquet(sorted((folder / "features").glob("*.parquet")), "features")
-            activity = clean.select(*ACTIVITY_COLUMNS)
-            engine.write_parquet(activity, folder / "activity", "activity")
-            activity_table = engine.read_parquet(sorted((folder / "activity").glob("*.parquet")), "activity")
+            features, features_arrow = _materialise(engine, features_expr, folder, "features")
+            activity_table, _ = _materialise(engine, clean.select(*ACTIVITY_COLUMNS), folder, "activity")
         with _timed(timings, "labels"):
             say("assigning labels")
             tables = RuleTables(features=features, labels=None, events=activity_table, now=as_of)
@@ -147,8 +158,10 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             "portraits": portraits.num_rows, "labelled_persons": len(set(labels_arrow.column("person_id").to_pylist())),
         }
         lake.publish(run_id, {"run_id": run_id, "engine": engine.kind, "as_of": as_of.isoformat(),
-                              "counts": report.counts, "timings": timings,
-                              "taxonomy": str(workspace.taxonomy_path), "industry": settings.industry})
+                              "counts": report.counts, "timings": timings, "industry": settings.industry,
+                              "inputs": [part.name for part in lake.event_parts()],
+                              "taxonomy": str(workspace.taxonomy_path), "taxonomy_digest": taxonomy.digest,
+                              "settings_digest": _settings_digest(workspace)})
     except BaseException as exc:
         lake.abandon(run_id)
         state.finish_run(run_id, "failed", report.counts, timings, f"{type(exc).__name__}: {exc}")
