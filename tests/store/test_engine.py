@@ -194,6 +194,18 @@ def test_write_parquet_writes_naive_utc_parts_and_replaces_old_ones(engine: Engi
     assert sorted_rows(engine.execute(again, "events_clean"), "event_id") == sorted_rows(written, "event_id")
 
 
+def test_materialise_streams_the_same_rows_and_types_as_write_parquet(engine: Engine, events: ir.Table,
+                                                                       tmp_path: Path) -> None:
+    in_memory = engine.write_parquet(events, tmp_path / "in_memory", "events_clean")
+    streamed = engine.materialise(events, tmp_path / "streamed", "events_streamed")
+    on_disk = pa.concat_tables(pq.read_table(part) for part in sorted((tmp_path / "streamed").glob("*.parquet")))
+    assert on_disk.schema.field("occurred_at").type == pa.timestamp("us")
+    assert on_disk.schema.field("tg_user_id").type == pa.int64()
+    result = engine.execute(streamed, "events_streamed")
+    assert result.schema == in_memory.schema
+    assert sorted_rows(result, "event_id") == sorted_rows(in_memory, "event_id")
+
+
 def test_write_parquet_of_no_rows_keeps_the_schema(engine: Engine, events: ir.Table, tmp_path: Path) -> None:
     written = engine.write_parquet(events.filter(events.type == "refund"), tmp_path / "refunds", "refunds")
     assert written.num_rows == 0

@@ -188,6 +188,19 @@ class Engine:
         """Write the parts; return the rows when they are already in memory."""
         raise NotImplementedError
 
+    def materialise(self, expr: ir.Table, folder: Path, name: str) -> ir.Table:
+        """Write ``expr`` to Parquet parts in ``folder`` without holding it in memory; return a table over them.
+
+        This is the path for large tables (events, activity): the engine streams the rows to disk.
+        """
+        with self._translated(name, expr):
+            self._stream_parquet(expr, folder)
+        return self.read_parquet(sorted(folder.glob("*.parquet")), name)
+
+    def _stream_parquet(self, expr: ir.Table, folder: Path) -> None:
+        written = self._write_parquet(expr, folder)
+        del written
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -227,6 +240,16 @@ def _conform(table: ir.Table, schema: pa.Schema) -> ir.Table:
     return table.select(columns)
 
 
+def _canonical_cast(column: ir.Value) -> ir.Value:
+    """Integers as int64 and floats as float64 in files written by the engine itself."""
+    dtype = column.type()
+    if dtype.is_integer() and not dtype.is_int64():
+        return column.cast("int64")
+    if dtype.is_floating() and not dtype.is_float64():
+        return column.cast("float64")
+    return column
+
+
 class DuckDBEngine(Engine):
     kind = "duckdb"
 
@@ -247,6 +270,18 @@ class DuckDBEngine(Engine):
             old_part.unlink()
         pq.write_table(table, folder / "part-0.parquet", compression="zstd")
         return table
+
+    def _stream_parquet(self, expr: ir.Table, folder: Path) -> None:
+        """DuckDB's own COPY: rows go to disk in row groups, never all in memory.
+
+        DuckDB's Parquet types are already the canonical ones (BIGINT→int64, DOUBLE→float64,
+        VARCHAR→string, TIMESTAMP→timestamp[us] naive, DATE→date32).
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        for old_part in folder.glob("*.parquet"):
+            old_part.unlink()
+        canonical = expr.select(**{name: _canonical_cast(expr[name]) for name in expr.columns})
+        self.backend.to_parquet(canonical, folder / "part-0.parquet", compression="zstd")
 
     def close(self) -> None:
         self.backend.disconnect()
