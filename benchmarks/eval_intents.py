@@ -1,0 +1,293 @@
+"""Intent and language evaluation: reads /work/shared/data/intent and tests/classify/fixtures, writes eval/intents.json.
+
+    python -m benchmarks.eval_intents [--data /work/shared/data/intent] [--out eval/intents.json] [--sample N]
+
+Every figure is printed beside a plain baseline trained and scored in the same run: word + character
+TF-IDF + LinearSVC (C=1) for intents, plain lingua over the same languages for language identification.
+``--sample N`` keeps N rows per dataset (the test suite runs it small to prove the code works).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tgportrait.classify.intent_models import fit_model
+from tgportrait.classify.intents import OTHER, CombinedClassifier, IntentClassifier, LexiconClassifier
+from tgportrait.classify.language import (
+    DETECTED_LANGUAGES,
+    detect_language,
+    detect_person_language,
+    language_detector,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "classify" / "fixtures"
+DEFAULT_DATA = Path("/work/shared/data/intent")
+
+# Bitext's 27 intents -> our vocabulary (account chores, newsletter: other).
+BITEXT_TO_OURS: dict[str, str] = {
+    "place_order": "presales", "change_order": "logistics", "cancel_order": "cancellation",
+    "check_cancellation_fee": "cancellation", "track_order": "logistics", "delivery_period": "logistics",
+    "delivery_options": "logistics", "change_shipping_address": "logistics",
+    "set_up_shipping_address": "logistics", "get_refund": "aftersales", "track_refund": "aftersales",
+    "check_refund_policy": "aftersales", "payment_issue": "payment", "check_payment_methods": "payment",
+    "check_invoice": "payment", "get_invoice": "payment", "complaint": "complaint", "review": "praise",
+    "contact_human_agent": "human", "contact_customer_service": "human", "edit_account": OTHER,
+    "recover_password": OTHER, "switch_account": OTHER, "delete_account": OTHER, "create_account": OTHER,
+    "registration_problems": OTHER, "newsletter_subscription": OTHER,
+}
+XSID_OURS = ("en", "id", "ar", "zh")  # our ten languages that xSID contains
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def sample_rows(rows: list[Any], size: int | None, seed: int = 7) -> list[Any]:
+    if size is None or size >= len(rows):
+        return rows
+    return random.Random(seed).sample(rows, size)
+
+
+def per_label_report(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """Per-label precision/recall/F1, macro-F1 and accuracy."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    labels = sorted(set(truth))
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels,
+                                                                     zero_division=0)
+    return {"accuracy": round(float(accuracy_score(truth, predicted)), 4),
+            "macro_f1": round(float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)), 4),
+            "per_label": {label: {"precision": round(float(p), 4), "recall": round(float(r), 4),
+                                  "f1": round(float(f), 4), "support": int(s)}
+                          for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)}}
+
+
+def fit_baseline(texts: Sequence[str], labels: Sequence[str]) -> Callable[[Sequence[str]], list[str]]:
+    """The plain baseline: word (1-2) + char_wb (2-5) TF-IDF on raw text, LinearSVC C=1."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
+
+    pipeline = make_pipeline(make_union(TfidfVectorizer(ngram_range=(1, 2)),
+                                        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5))), LinearSVC(C=1.0))
+    pipeline.fit(list(texts), list(labels))
+    return lambda batch: [str(label) for label in pipeline.predict(list(batch))]
+
+
+def intents_of(classifier: IntentClassifier, texts: Sequence[str]) -> list[str]:
+    return [prediction.intent for prediction in classifier.classify(texts)]
+
+
+def evaluate_bitext(data: Path, sample: int | None, folds: int = 5) -> dict[str, Any]:
+    """5-fold CV on Bitext mapped to our vocabulary: ours, ours + lexicon, lexicon alone, baseline."""
+    from sklearn.model_selection import StratifiedKFold
+
+    rows = sample_rows(read_csv(data / "bitext_customer_support" / "bitext_train.csv"), sample)
+    texts = [row["instruction"] for row in rows]
+    truth = [BITEXT_TO_OURS[row["intent"]] for row in rows]
+    names = ("ours", "ours+lexicon", "lexicon+ours", "baseline")
+    predicted: dict[str, list[str]] = {name: [""] * len(rows) for name in names}
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=7)
+    lexicon = LexiconClassifier()
+    for train_index, test_index in splitter.split(texts, truth):
+        train_texts, test_texts = [texts[i] for i in train_index], [texts[i] for i in test_index]
+        train_labels = [truth[i] for i in train_index]
+        model = fit_model(train_texts, train_labels)
+        baseline = fit_baseline(train_texts, train_labels)
+        for name, answers in (("ours", intents_of(model, test_texts)),
+                              ("ours+lexicon", intents_of(CombinedClassifier(model, lexicon), test_texts)),
+                              ("lexicon+ours", intents_of(CombinedClassifier(lexicon, model), test_texts)),
+                              ("baseline", baseline(test_texts))):
+            for index, answer in zip(test_index, answers, strict=True):
+                predicted[name][index] = answer
+    predicted["lexicon"] = intents_of(lexicon, texts)
+    return {"rows": len(rows), "folds": folds, **{name: per_label_report(truth, answers)
+                                                  for name, answers in predicted.items()}}
+
+
+def evaluate_banking77(data: Path, sample: int | None) -> dict[str, Any]:
+    train = sample_rows(read_csv(data / "banking77" / "train.csv"), sample)
+    test = sample_rows(read_csv(data / "banking77" / "test.csv"), sample)
+    train_texts, train_labels = [row["text"] for row in train], [row["category"] for row in train]
+    test_texts, truth = [row["text"] for row in test], [row["category"] for row in test]
+    started = time.perf_counter()
+    model = fit_model(train_texts, train_labels)
+    ours = intents_of(model, test_texts)
+    ours_seconds = time.perf_counter() - started
+    baseline = fit_baseline(train_texts, train_labels)(test_texts)
+    result = {"train_rows": len(train), "test_rows": len(test), "ours_seconds": round(ours_seconds, 1)}
+    for name, answers in (("ours", ours), ("baseline", baseline)):
+        report = per_label_report(truth, answers)
+        result[name] = {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+    return result
+
+
+def evaluate_language(data: Path, sample: int | None) -> dict[str, Any]:
+    """xSID, text only: our detector vs plain lingua over the same languages, accuracy per language."""
+    with (data / "xsid" / "xsid07_test_all_langs.tsv").open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+                if row["lang"] in XSID_OURS]
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        by_language[row["lang"]].append(row["text"])
+    detector = language_detector()
+    result: dict[str, Any] = {"languages": list(DETECTED_LANGUAGES), "per_language": {}}
+    for language, texts in sorted(by_language.items()):
+        texts = sample_rows(texts, sample)
+        ours = sum(detect_language(text).language == language for text in texts) / len(texts)
+        plain_answers = detector.detect_languages_in_parallel_of(texts)
+        plain = sum(answer is not None and answer.iso_code_639_1.name.lower() == language
+                    for answer in plain_answers) / len(texts)
+        result["per_language"][language] = {"rows": len(texts), "ours": round(ours, 4), "plain_lingua": round(plain, 4)}
+    for key in ("ours", "plain_lingua"):
+        values = [entry[key] for entry in result["per_language"].values()]
+        result[f"{key}_average"], result[f"{key}_minimum"] = round(float(np.mean(values)), 4), round(min(values), 4)
+    return result
+
+
+def evaluate_multilingual(data: Path, sample: int | None) -> dict[str, Any]:
+    """Our own labelled set per language: lexicon alone, and the model trained on Bitext (English) plus the
+    other folds of this set (5-fold CV over this set, stratified by language)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    rows = read_csv(FIXTURES / "intents_multilingual.csv")
+    bitext = sample_rows(read_csv(data / "bitext_customer_support" / "bitext_train.csv"), sample)
+    english = ([row["instruction"] for row in bitext], [BITEXT_TO_OURS[row["intent"]] for row in bitext])
+    texts, truth, languages = [r["text"] for r in rows], [r["intent"] for r in rows], [r["language"] for r in rows]
+    lexicon_answers = intents_of(LexiconClassifier(), texts)
+    model_answers, lexicon_first_answers = [""] * len(rows), [""] * len(rows)
+    for train_index, test_index in StratifiedKFold(n_splits=2, shuffle=True, random_state=7).split(texts, languages):
+        model = fit_model(english[0] + [texts[i] for i in train_index], english[1] + [truth[i] for i in train_index])
+        fold_texts = [texts[i] for i in test_index]
+        model_first = intents_of(CombinedClassifier(model, LexiconClassifier()), fold_texts)
+        lexicon_first = intents_of(CombinedClassifier(LexiconClassifier(), model), fold_texts)
+        for index, first, second in zip(test_index, model_first, lexicon_first, strict=True):
+            model_answers[index], lexicon_first_answers[index] = first, second
+    per_language: dict[str, dict[str, float]] = {}
+    for language in sorted(set(languages)):
+        indexes = [i for i, value in enumerate(languages) if value == language]
+        per_language[language] = {
+            "rows": len(indexes),
+            "lexicon": round(sum(lexicon_answers[i] == truth[i] for i in indexes) / len(indexes), 4),
+            "model+lexicon": round(sum(model_answers[i] == truth[i] for i in indexes) / len(indexes), 4),
+            "lexicon+model": round(sum(lexicon_first_answers[i] == truth[i] for i in indexes) / len(indexes), 4)}
+    return {"rows": len(rows), "folds": 2, "per_language": per_language}
+
+
+def evaluate_abstention(data: Path, sample: int | None) -> dict[str, Any]:
+    """Messages of no intent: share abstained or answered 'other', per classifier."""
+    rows = read_csv(FIXTURES / "intents_out_of_vocabulary.csv")
+    texts = [row["text"] for row in rows]
+    bitext = sample_rows(read_csv(data / "bitext_customer_support" / "bitext_train.csv"), sample)
+    model = fit_model([row["instruction"] for row in bitext], [BITEXT_TO_OURS[row["intent"]] for row in bitext])
+    result: dict[str, Any] = {"rows": len(rows)}
+    for name, classifier in (("lexicon", LexiconClassifier()), ("model", model),
+                             ("model+lexicon", CombinedClassifier(model, LexiconClassifier())),
+                             ("lexicon+model", CombinedClassifier(LexiconClassifier(), model))):
+        predictions = classifier.classify(texts)
+        result[name] = round(sum(p.abstained or p.intent == OTHER for p in predictions) / len(texts), 4)
+    return result
+
+
+def _export_text(text: Any) -> str:
+    if isinstance(text, str):
+        return text
+    return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in text or [])
+
+
+def evaluate_person_language(users: int, work_dir: Path) -> dict[str, Any]:
+    """The demo community: each member's language from their messages (and with the region as a hint)."""
+    from datetime import datetime
+
+    from tgportrait.demo.generate import generate_community
+
+    community = generate_community(work_dir, users=users, seed=11, end=datetime(2026, 11, 30))
+    truth = json.loads(Path(community.truth_json).read_text(encoding="utf-8"))
+    owner = truth["identifiers"]["telegram_user_id"]
+    messages: dict[str, list[str]] = defaultdict(list)
+    for path in community.telegram_exports:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        chats = [document] if "messages" in document else document["chats"]["list"]
+        for chat in chats:
+            for message in chat["messages"]:
+                person = owner.get(str(message.get("from_id", "")).removeprefix("user"))
+                if person and truth["persons"][person]["role"] == "member":
+                    messages[person].append(_export_text(message.get("text")))
+    result: dict[str, Any] = {"persons": len(messages)}
+    for name, use_region in (("messages", False), ("messages+region", True)):
+        right = sum(detect_person_language(texts, region=truth["persons"][person]["region"] if use_region else None)
+                    .language == truth["persons"][person]["language"] for person, texts in messages.items())
+        result[name] = round(right / max(1, len(messages)), 4)
+    return result
+
+
+def evaluate(data: Path, sample: int | None = None) -> dict[str, Any]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work_dir:
+        persons = evaluate_person_language(300 if sample else 2000, Path(work_dir))
+    return {"person_language": persons, "bitext": evaluate_bitext(data, sample),
+            "banking77": evaluate_banking77(data, sample), "language": evaluate_language(data, sample),
+            "multilingual": evaluate_multilingual(data, sample), "abstention": evaluate_abstention(data, sample)}
+
+
+def print_report(result: dict[str, Any]) -> None:
+    bitext = result["bitext"]
+    print(f"Bitext → our vocabulary, {bitext['folds']}-fold CV, {bitext['rows']:,} rows")
+    print(f"  {'intent':<14}{'ours P':>8}{'ours R':>8}{'base P':>8}{'base R':>8}")
+    for label, ours in bitext["ours+lexicon"]["per_label"].items():
+        base = bitext["baseline"]["per_label"][label]
+        print(f"  {label:<14}{ours['precision']:>8.3f}{ours['recall']:>8.3f}"
+              f"{base['precision']:>8.3f}{base['recall']:>8.3f}")
+    for name in ("ours+lexicon", "ours", "lexicon+ours", "baseline", "lexicon"):
+        print(f"  macro-F1 {name:<13} {bitext[name]['macro_f1']:.4f}  accuracy {bitext[name]['accuracy']:.4f}")
+    bank = result["banking77"]
+    print(f"banking77 (77 labels, train {bank['train_rows']:,} → test {bank['test_rows']:,})")
+    for name in ("ours", "baseline"):
+        print(f"  {name:<9} accuracy {bank[name]['accuracy']:.4f}  macro-F1 {bank[name]['macro_f1']:.4f}")
+    language = result["language"]
+    print("Language identification, xSID (text only): ours vs plain lingua")
+    for code, entry in language["per_language"].items():
+        print(f"  {code}: {entry['ours']:.3f} vs {entry['plain_lingua']:.3f}  ({entry['rows']} texts)")
+    print(f"  average {language['ours_average']:.3f} vs {language['plain_lingua_average']:.3f}; "
+          f"minimum {language['ours_minimum']:.3f} vs {language['plain_lingua_minimum']:.3f}")
+    print("Non-English path (our labelled set): accuracy, lexicon | model+lexicon | lexicon+model")
+    for code, entry in result["multilingual"]["per_language"].items():
+        print(f"  {code}: {entry['lexicon']:.3f} | {entry['model+lexicon']:.3f} | {entry['lexicon+model']:.3f}"
+              f"  ({entry['rows']} messages)")
+    persons = result["person_language"]
+    print(f"Person language on the demo community ({persons['persons']:,} members with messages): "
+          f"messages {persons['messages']:.4f}, messages+region {persons['messages+region']:.4f}")
+    abstain = result["abstention"]
+    print(f"Abstention on {abstain['rows']} messages of no intent (abstained or 'other'): lexicon "
+          f"{abstain['lexicon']:.3f}, model {abstain['model']:.3f}, model+lexicon {abstain['model+lexicon']:.3f}, "
+          f"lexicon+model {abstain['lexicon+model']:.3f}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=ROOT / "eval" / "intents.json")
+    parser.add_argument("--sample", type=int, default=None)
+    args = parser.parse_args(argv)
+    result = evaluate(args.data, args.sample)
+    print_report(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Intent classifier speed: reads Bitext (or our fixtures), writes messages/second per classifier to stdout/JSON.
+
+    python -m benchmarks.intents_speed [--messages 50000] [--data /work/shared/data/intent] [--out FILE]
+
+One core: BLAS/OpenMP threads are pinned to 1 before NumPy loads, and everything runs in one thread; the
+figure is messages per CPU second of this process (wall clock is printed too: on a shared machine it
+also counts time other jobs held the core).
+Every message is distinct (a number is appended), so the classifiers' de-duplication does not flatter
+the figure. The trained model is fitted on Bitext mapped to our vocabulary (not timed).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402 - after pinning the thread counts
+import csv  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from benchmarks.eval_intents import BITEXT_TO_OURS, DEFAULT_DATA, FIXTURES  # noqa: E402
+from tgportrait.classify.intent_models import fit_model  # noqa: E402
+from tgportrait.classify.intents import CombinedClassifier, IntentClassifier, LexiconClassifier  # noqa: E402
+
+TARGET_PER_SECOND = 10_000
+
+
+def corpus(data: Path) -> tuple[list[str], list[str]]:
+    path = data / "bitext_customer_support" / "bitext_train.csv"
+    if path.exists():
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        return [row["instruction"] for row in rows], [BITEXT_TO_OURS[row["intent"]] for row in rows]
+    with (FIXTURES / "intents_multilingual.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [row["text"] for row in rows], [row["intent"] for row in rows]
+
+
+def distinct_messages(texts: Sequence[str], count: int, seed: int = 3) -> list[str]:
+    chooser = random.Random(seed)
+    return [f"{chooser.choice(texts)} #{index}" for index in range(count)]
+
+
+def throughput(classifier: IntentClassifier, messages: list[str], batch: int = 10_000) -> tuple[float, float]:
+    """(messages per CPU second of this process, messages per wall-clock second)."""
+    classifier.classify(messages[:100])  # compile the lexicon's regexes before timing
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    for start in range(0, len(messages), batch):
+        classifier.classify(messages[start:start + batch])
+    return (len(messages) / (time.process_time() - cpu_started),
+            len(messages) / (time.perf_counter() - wall_started))
+
+
+def measure(data: Path, count: int) -> dict[str, Any]:
+    texts, labels = corpus(data)
+    messages = distinct_messages(texts, count)
+    model = fit_model(texts, labels)
+    lexicon = LexiconClassifier()
+    result: dict[str, Any] = {"messages": count, "target_per_second": TARGET_PER_SECOND}
+    for name, classifier in (("lexicon", lexicon), ("trained", model),
+                             ("trained+lexicon", CombinedClassifier(model, lexicon))):
+        per_cpu_second, per_wall_second = throughput(classifier, messages)
+        result[name], result[f"{name}_wall"] = round(per_cpu_second), round(per_wall_second)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    result = measure(args.data, args.messages)
+    for name in ("lexicon", "trained", "trained+lexicon"):
+        verdict = "meets" if result[name] >= TARGET_PER_SECOND else "BELOW"
+        print(f"{name:<16} {result[name]:>9,} messages per CPU second on one core ({verdict} the "
+              f"{TARGET_PER_SECOND:,} target); wall clock {result[name + '_wall']:,}/s")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Activate: side effects towards people (the Telegram Bot API client)."""

@@ -1,0 +1,102 @@
+"""Trained intent models and labelled data: fit, save/load as plain data, training files, corrections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tgportrait.classify.intent_data import (
+    accept_corrections,
+    corrected_event_ids,
+    read_corrections,
+    read_labelled_csv,
+    review_queue,
+    train_from_file,
+)
+from tgportrait.classify.intent_models import fit_model, load_model, model_exists, save_model
+from tgportrait.classify.intents import OTHER, ClassifierContext, open_classifier
+from tgportrait.errors import ConfigError, InputError
+
+TEXTS = ["where is my order", "track my parcel please", "when will my package arrive", "refund please",
+         "i want my money back", "return this item for a refund", "hello", "good morning", "hi everyone"]
+LABELS = ["logistics"] * 3 + ["aftersales"] * 3 + ["greeting"] * 3
+
+
+def test_fit_save_load_round_trip(tmp_path: Path) -> None:
+    model = fit_model(TEXTS * 2, LABELS * 2, name="shop")
+    folder = save_model(model, tmp_path)
+    assert sorted(path.name for path in folder.iterdir()) == ["arrays.npz", "model.json"]
+    assert json.loads((folder / "model.json").read_text())["labels"] == ["aftersales", "greeting", "logistics"]
+    loaded = load_model(tmp_path, "shop")
+    texts = ["where is my parcel?", "money back please", "", "good morning all"]
+    assert [p.intent for p in loaded.classify(texts)] == ["logistics", "aftersales", OTHER, "greeting"]
+    assert [p.confidence for p in loaded.classify(texts)] == [p.confidence for p in model.classify(texts)]
+    assert loaded.classify([""])[0].reason == "empty message"
+
+
+def test_binary_label_sets_and_abstention(tmp_path: Path) -> None:
+    model = fit_model(["yes please", "sure thing", "no thanks", "not now"], ["yes", "yes", "no", "no"],
+                      abstain_below=0.0)
+    assert model.labels == ("no", "yes")
+    sure = model.classify(["sure, yes please"])[0]
+    assert (sure.intent, sure.abstained, sure.reason) == ("yes", False, None)
+    model.abstain_below = 1.01  # above every confidence
+    unsure = model.classify(["sure, yes please"])[0]
+    assert (unsure.intent, unsure.confidence, unsure.abstained, unsure.reason) == (
+        "yes", sure.confidence, True, "low confidence")
+
+
+def test_missing_model_and_bad_files(tmp_path: Path) -> None:
+    assert not model_exists(tmp_path, "default")
+    with pytest.raises(ConfigError, match="no intent model 'default'"):
+        load_model(tmp_path, "default")
+    folder = tmp_path / "intents" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "model.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read the intent model"):
+        load_model(tmp_path, "broken")
+
+
+def _csv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "labels.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_malformed_training_files_name_the_row_and_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"no column 'label' \(columns: message, intent\)"):
+        read_labelled_csv(_csv(tmp_path, "message,intent\nhi,greeting\n"), "message", "label")
+    with pytest.raises(InputError, match=r"row 3: empty label in 'intent' \(label it or delete the row\)"):
+        read_labelled_csv(_csv(tmp_path, "message,intent\nhi,greeting\nwhere is it,\n"), "message", "intent")
+    with pytest.raises(InputError, match=r"row 2: empty text"):
+        read_labelled_csv(_csv(tmp_path, "message,intent\n,greeting\n"), "message", "intent")
+    with pytest.raises(InputError, match="row 2: more fields than the header"):
+        read_labelled_csv(_csv(tmp_path, "message,intent\nhi, there,greeting\n"), "message", "intent")
+    with pytest.raises(InputError, match="only 1 distinct label"):
+        read_labelled_csv(_csv(tmp_path, "message,intent\nhi,greeting\nhey,greeting\n"), "message", "intent")
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("message,intent\ncaf\xe9,x\n".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        read_labelled_csv(path, "message", "intent")
+
+
+def test_corrections_feed_the_next_training(tmp_path: Path) -> None:
+    rows = "".join(f'"{text}",{label}\n' for text, label in zip(TEXTS, LABELS, strict=True))
+    path = _csv(tmp_path, "text,label\n" + rows)
+    models = tmp_path / "models"
+    first = train_from_file(path, "text", "label", models)
+    assert (first["examples"], first["corrections"]) == (9, 0)
+    messages = [("e1", "yo what's up"), ("e2", "parcel stuck at customs")]
+    classifier = open_classifier("trained", ClassifierContext(models_dir=models, abstain_below=0.9))
+    queue = review_queue(messages, classifier, below=0.9)
+    assert {item["event_id"] for item in queue} <= {"e1", "e2"}
+    assert accept_corrections(models, messages, ["e1=greeting", "e2=logistics"]) == 2
+    assert corrected_event_ids(models) == {"e1", "e2"}
+    assert read_corrections(models).labels == ["greeting", "logistics"]
+    with pytest.raises(InputError, match="no message 'e9' in the current run"):
+        accept_corrections(models, messages, ["e9=greeting"])
+    second = train_from_file(path, "text", "label", models)
+    assert (second["examples"], second["corrections"]) == (11, 2)
+    assert review_queue(messages, classifier, already={"e1", "e2"}) == []

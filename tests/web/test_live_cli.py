@@ -1,0 +1,51 @@
+"""``tgportrait links create``, ``inbox stats|flush`` and the app factory's refusal without a webhook secret."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from tgportrait.cli import cli
+from tgportrait.collect.inbox import store_update
+from tgportrait.errors import ConfigError
+from tgportrait.workspace import Workspace
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_links_create_and_inbox_commands(workspace: Workspace) -> None:
+    code, output = run("links", "create", "https://shop.example/sale", "--campaign", "june", "-w",
+                       str(workspace.root), "--json")
+    link = json.loads(output)
+    assert code == 0 and link["url"] == f"http://127.0.0.1:8080/l/{link['code']}" and link["campaign"] == "june"
+    store_update(workspace.state, {"update_id": 1, "poll_answer": {"poll_id": "p", "option_ids": [0],
+                                                                   "user": {"id": 5, "is_bot": False}}})
+    store_update(workspace.state, {"update_id": 2, "something_new": {}})
+    code, output = run("inbox", "stats", "-w", str(workspace.root), "--json")
+    assert (code, json.loads(output)) == (0, {"updates": 2, "by_kind": {"poll_answer": 1, "something_new": 1},
+                                              "unprocessed": 2})
+    code, output = run("inbox", "flush", "-w", str(workspace.root), "--json")
+    assert code == 0 and json.loads(output)["events"]["by_type"] == {"poll_answer": 1, "service": 1}
+
+
+def test_links_create_refuses_a_non_url(workspace: Workspace) -> None:
+    result = subprocess.run([sys.executable, "-m", "tgportrait", "links", "create", "shop.example", "--campaign",
+                             "june", "-w", str(workspace.root)], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "Error [TGP-I001]: link target 'shop.example' is not an http(s) URL",
+        "Hint: Give a full URL such as https://shop.example/sale."]
+
+
+def test_the_server_refuses_to_start_without_a_webhook_secret(workspace: Workspace) -> None:
+    from tgportrait.web.app import create_app
+
+    with pytest.raises(ConfigError, match="telegram.webhook_secret is not set"):
+        create_app(workspace)
