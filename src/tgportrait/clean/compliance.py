@@ -1,0 +1,336 @@
+"""Compliance: reads the rule database (package data) and a run's clean events; writes the ``allowed`` table
+and the ``compliance_decisions`` log (state store).
+
+Every person gets one decision per build: their jurisdiction (from the strongest region evidence:
+questionnaire region > phone country code > CRM country; the Telegram language is only a weak hint and
+never decides), their age (questionnaire age / age band, else CRM birth date) and, per purpose
+(profiling, marketing, sensitive), allowed or not with the reasons and the rule file behind them.
+Consent comes from the ledger (``tgportrait.clean.consent``) and from questionnaire answers
+``consent_profiling`` / ``consent_marketing`` / ``consent_sensitive``; the latest decision wins; a
+``stop`` event withdraws marketing. Unknown region means the strictest rules (``default.yaml``);
+unknown or under-age means no profiling.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, String, Table, insert, select
+
+from tgportrait.clean.consent import PURPOSES, consent_ledger, latest_decisions
+from tgportrait.clean.regions import normalise_country, region_of_phone
+from tgportrait.errors import ConfigError
+from tgportrait.store.state import METADATA, State
+
+if TYPE_CHECKING:
+    from tgportrait.workspace import Workspace
+
+DEFAULT_REGION = "default"
+BASES = ("explicit_consent", "separate_consent", "consent", "consent_or_soft_opt_in",
+         "legitimate_interest_with_opt_out", "opt_out", "parental_consent", "prohibited", "unclear")
+US_STATES = {"CA": "US-CA"}
+DECISIONS = Table(
+    "compliance_decisions", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("person_id", String(64), nullable=False),
+    Column("region", String(16)),
+    Column("jurisdiction", String(16), nullable=False),
+    Column("profiling", Boolean, nullable=False),
+    Column("marketing", Boolean, nullable=False),
+    Column("sensitive", Boolean, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("decided_at", DateTime, nullable=False),
+)
+ALLOWED_SCHEMA = pa.schema([("person_id", pa.string()), ("profiling", pa.bool_()), ("marketing", pa.bool_()),
+                            ("sensitive", pa.bool_()), ("jurisdiction", pa.string())])
+
+
+@dataclass(frozen=True)
+class PurposeRule:
+    basis: str
+    opt_in_required: bool
+    min_age: int
+    source: str
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    region: str
+    name: str
+    law: str
+    members: tuple[str, ...]
+    purposes: dict[str, PurposeRule]
+    sensitive_labels: tuple[str, ...]
+    access_days: int
+    erasure_days: int
+    uncertain: tuple[str, ...]
+    sources: tuple[str, ...]
+    file: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"region": self.region, "name": self.name, "law": self.law, "members": list(self.members),
+                "purposes": {name: rule.__dict__ for name, rule in self.purposes.items()},
+                "sensitive_labels": list(self.sensitive_labels),
+                "requests": {"access_days": self.access_days, "erasure_days": self.erasure_days},
+                "uncertain": list(self.uncertain), "sources": list(self.sources), "file": self.file}
+
+    def is_sensitive_label(self, label_id: str) -> bool:
+        return any(part in self.sensitive_labels for part in label_id.split("/"))
+
+
+def _where(file: str, node: yaml.Node, key: str | None = None) -> str:
+    if key is not None and isinstance(node, yaml.MappingNode):
+        for key_node, _value in node.value:
+            if key_node.value == key:
+                return f"{file}:{key_node.start_mark.line + 1}"
+    return f"{file}:{node.start_mark.line + 1}"
+
+
+def _field(data: dict[str, Any], node: yaml.Node, file: str, key: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in data:
+        raise ConfigError(f"{_where(file, node)}: compliance rules miss '{key}'",
+                          hint="every jurisdiction file needs region, name, law, members, purposes, "
+                               "sensitive_labels, requests, uncertain and sources")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise ConfigError(f"{_where(file, node, key)}: '{key}' has the wrong type ({type(value).__name__})",
+                          hint="compare with src/tgportrait/defaults/compliance/default.yaml")
+    return value
+
+
+def parse_jurisdiction(text: str, file: str) -> Jurisdiction:
+    """Validate one rule file; errors name the file and line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML ({exc})", hint="fix the YAML syntax") from exc
+    if node is None or not isinstance(data, dict):
+        raise ConfigError(f"{file}:1: compliance rules must be a mapping", hint="see default.yaml")
+    purposes_node = next(v for k, v in node.value if k.value == "purposes") if "purposes" in data else node
+    purposes: dict[str, PurposeRule] = {}
+    for purpose in PURPOSES:
+        raw = _field(_field(data, node, file, "purposes", dict), purposes_node, file, purpose, dict)
+        purpose_node = next(v for k, v in purposes_node.value if k.value == purpose)
+        basis = _field(raw, purpose_node, file, "basis", str)
+        if basis not in BASES:
+            raise ConfigError(f"{_where(file, purpose_node, 'basis')}: unknown basis '{basis}'",
+                              hint=f"use one of {', '.join(BASES)}")
+        purposes[purpose] = PurposeRule(basis, _field(raw, purpose_node, file, "opt_in_required", bool),
+                                        _field(raw, purpose_node, file, "min_age", int),
+                                        _field(raw, purpose_node, file, "source", str))
+    requests = _field(data, node, file, "requests", dict)
+    requests_node = next(v for k, v in node.value if k.value == "requests")
+    return Jurisdiction(
+        str(_field(data, node, file, "region", str)), _field(data, node, file, "name", str),
+        _field(data, node, file, "law", str), tuple(_field(data, node, file, "members", list)), purposes,
+        tuple(_field(data, node, file, "sensitive_labels", list)),
+        _field(requests, requests_node, file, "access_days", int),
+        _field(requests, requests_node, file, "erasure_days", int),
+        tuple(_field(data, node, file, "uncertain", list)), tuple(_field(data, node, file, "sources", list)), file)
+
+
+@cache
+def load_rules() -> dict[str, Jurisdiction]:
+    """Every jurisdiction of the package rule database, by region code (``default`` included)."""
+    folder = resources.files("tgportrait.defaults").joinpath("compliance")
+    rules: dict[str, Jurisdiction] = {}
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if entry.name.endswith(".yaml"):
+            jurisdiction = parse_jurisdiction(entry.read_text(encoding="utf-8"), f"compliance/{entry.name}")
+            rules[jurisdiction.region] = jurisdiction
+    if DEFAULT_REGION not in rules:
+        raise ConfigError("compliance/default.yaml is missing", hint="reinstall tgportrait")
+    return rules
+
+
+def jurisdiction_of(region: str | None) -> Jurisdiction:
+    """The rules for an ISO region (``ID``, ``US-CA``, ``DE`` -> EU, ``GB`` -> UK); unknown -> strictest default."""
+    rules = load_rules()
+    code = (region or "").strip().upper()
+    if code in rules:
+        return rules[code]
+    for jurisdiction in rules.values():
+        if code and code in jurisdiction.members:
+            return jurisdiction
+    return rules[DEFAULT_REGION]
+
+
+@dataclass
+class Evidence:
+    """What the events say about one person, for the compliance decision."""
+
+    person_id: str
+    q_region: str | None = None
+    phone_region: str | None = None
+    crm_country: str | None = None
+    age: int | None = None
+    age_source: str | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)   # purpose, granted, source, at
+
+
+@dataclass(frozen=True)
+class PersonDecision:
+    person_id: str
+    region: str | None
+    region_source: str | None
+    jurisdiction: Jurisdiction
+    allowed: dict[str, bool]
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"person_id": self.person_id, "region": self.region, "region_source": self.region_source,
+                "jurisdiction": self.jurisdiction.region, "allowed": self.allowed, "reasons": list(self.reasons)}
+
+
+def _age_from_band(band: str) -> int | None:
+    digits = band.replace("+", "-").replace("_", "-").split("-")[0].strip()
+    return int(digits) if digits.isdigit() else None
+
+
+def decide(evidence: Evidence) -> PersonDecision:
+    """Apply the person's jurisdiction to their evidence; every outcome carries its reason and rule."""
+    region, source = None, None
+    for value, name in ((evidence.q_region, "questionnaire"), (evidence.phone_region, "phone"),
+                        (evidence.crm_country, "crm")):
+        if value:
+            region, source = value, name
+            break
+    jurisdiction = jurisdiction_of(region)
+    reasons = [f"region {region or 'unknown'} ({source or 'no evidence'}) -> rules {jurisdiction.file}"]
+    latest = latest_decisions(evidence.decisions)
+    allowed: dict[str, bool] = {}
+    for purpose in PURPOSES:
+        rule = jurisdiction.purposes[purpose]
+        decision = latest.get(purpose)
+        if evidence.age is None and purpose == "profiling":
+            allowed[purpose], why = False, "age unknown: no profiling"
+        elif evidence.age is not None and evidence.age < rule.min_age:
+            allowed[purpose], why = False, f"age {evidence.age} under {rule.min_age}"
+        elif rule.basis == "prohibited":
+            allowed[purpose], why = False, "prohibited"
+        elif decision is not None:
+            allowed[purpose] = decision.granted
+            why = f"{'granted' if decision.granted else 'refused'} by {decision.source} at {decision.at.isoformat()}"
+        elif rule.opt_in_required:
+            allowed[purpose], why = False, f"no consent recorded; {rule.basis} required"
+        else:
+            allowed[purpose], why = True, f"no objection recorded; basis {rule.basis}"
+        reasons.append(f"{purpose}: {'allowed' if allowed[purpose] else 'denied'}: {why} [{rule.source}]")
+    if not allowed["profiling"] and allowed["sensitive"]:
+        allowed["sensitive"] = False
+        reasons.append("sensitive: denied: sensitive labels need profiling too")
+    return PersonDecision(evidence.person_id, region, source, jurisdiction, allowed, tuple(reasons))
+
+
+def gather_evidence(clean: pa.Table, identifiers: pa.Table, ledger: list[dict[str, Any]],
+                    as_of: datetime) -> dict[str, Evidence]:
+    """Evidence per person from the clean events (questionnaire answers, CRM profile, stop) and the ledger."""
+    evidence: dict[str, Evidence] = {}
+    keys_of: dict[str, list[str]] = defaultdict(list)
+    for row in identifiers.select(["person_id", "id_type", "id_value"]).to_pylist():
+        person = evidence.setdefault(row["person_id"], Evidence(row["person_id"]))
+        keys_of[f"{row['id_type']}:{row['id_value']}"].append(row["person_id"])
+        if row["id_type"] == "phone" and person.phone_region is None:
+            person.phone_region = region_of_phone(row["id_value"])
+    wanted = pc.is_in(clean.column("type"), pa.array(["questionnaire_answer", "customer_profile", "stop"]))
+    rows = clean.filter(wanted).select(["person_id", "type", "occurred_at", "answer_key", "answer_value", "country",
+                                        "birth_date"]).sort_by("occurred_at").to_pylist()
+    for row in rows:
+        person = evidence.setdefault(row["person_id"], Evidence(row["person_id"]))
+        key, value = row["answer_key"], (row["answer_value"] or "").strip()
+        if row["type"] == "stop":
+            person.decisions.append({"purpose": "marketing", "granted": False, "source": "stop",
+                                     "at": row["occurred_at"]})
+        elif row["type"] == "customer_profile":
+            person.crm_country = normalise_country(row["country"]) or person.crm_country
+            if row["birth_date"] and person.age_source in (None, "crm"):
+                born = row["birth_date"]
+                person.age = as_of.year - born.year - ((as_of.month, as_of.day) < (born.month, born.day))
+                person.age_source = "crm"
+        elif key == "region" and value:
+            person.q_region = normalise_country(value) or value.upper()
+        elif key == "age" and value.isdigit() and 0 < int(value) < 120:
+            person.age, person.age_source = int(value), "questionnaire"
+        elif key == "age_band" and value and person.age_source != "questionnaire":
+            person.age, person.age_source = _age_from_band(value), "questionnaire" if _age_from_band(value) else None
+        elif key and key.startswith("consent_") and key[8:] in PURPOSES and value.lower() in ("yes", "no"):
+            person.decisions.append({"purpose": key[8:], "granted": value.lower() == "yes",
+                                     "source": "questionnaire", "at": row["occurred_at"]})
+    for entry in ledger:
+        for person_id in keys_of.get(entry["person_key"], []):
+            evidence[person_id].decisions.append({**entry, "source": f"ledger:{entry['source']}"})
+    return evidence
+
+
+def compliance_decisions(state: State, clean: pa.Table, identifiers: pa.Table,
+                         as_of: datetime) -> list[PersonDecision]:
+    """One decision per person of the run, from the clean events, the identity map and the consent ledger."""
+    evidence = gather_evidence(clean, identifiers, consent_ledger(state), as_of)
+    return [decide(evidence[person_id]) for person_id in sorted(evidence)]
+
+
+def allowed_table(decisions: list[PersonDecision]) -> pa.Table:
+    """The ``allowed`` table that ``assign_labels(..., allowed=...)`` reads."""
+    return pa.Table.from_pylist([{"person_id": d.person_id, **d.allowed, "jurisdiction": d.jurisdiction.region}
+                                 for d in decisions], schema=ALLOWED_SCHEMA)
+
+
+def sensitive_pairs(decisions: list[PersonDecision], label_ids: list[str]) -> pa.Table:
+    """(person_id, label_id) of labels sensitive in the person's jurisdiction that the person did not allow."""
+    rows = [{"person_id": d.person_id, "label_id": label}
+            for d in decisions if d.allowed["profiling"] and not d.allowed["sensitive"]
+            for label in label_ids if d.jurisdiction.is_sensitive_label(label)]
+    return pa.Table.from_pylist(rows, schema=pa.schema([("person_id", pa.string()), ("label_id", pa.string())]))
+
+
+def log_decisions(state: State, run_id: str, decisions: list[PersonDecision], at: datetime) -> None:
+    """Write the decision log of one build (one row per person, reasons as a JSON list)."""
+    DECISIONS.create(state.engine, checkfirst=True)
+    with state.engine.begin() as connection:
+        if decisions:
+            connection.execute(insert(DECISIONS), [
+                {"run_id": run_id, "person_id": d.person_id, "region": d.region, "jurisdiction": d.jurisdiction.region,
+                 **d.allowed, "reasons": json.loads(json.dumps(list(d.reasons))), "decided_at": at}
+                for d in decisions])
+
+
+def logged_decision(state: State, run_id: str, person_id: str) -> dict[str, Any] | None:
+    """The logged decision of ``person_id`` in ``run_id`` as ``{"region", "allowed", "reasons"}``."""
+    DECISIONS.create(state.engine, checkfirst=True)
+    query = select(DECISIONS).where((DECISIONS.c.run_id == run_id) & (DECISIONS.c.person_id == person_id))
+    with state.engine.connect() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        return None
+    return {"person_id": person_id, "region": row.region, "jurisdiction": row.jurisdiction,
+            "allowed": {"profiling": row.profiling, "marketing": row.marketing, "sensitive": row.sensitive},
+            "reasons": list(row.reasons)}
+
+
+def check_person(workspace: Workspace, person: str) -> dict[str, Any]:
+    """What the current run allows for a person and why: ``{"region", "allowed", "reasons", ...}``."""
+    from tgportrait.portrait.query import resolve_person_id
+
+    run_id = workspace.lake.require_current_run()
+    person_id = resolve_person_id(workspace, person)
+    logged = logged_decision(workspace.state, run_id, person_id)
+    if logged is not None:
+        return {"run_id": run_id, **logged}
+    identities = workspace.lake.read_run_table("identities", run_id)
+    identities = identities.filter(pc.equal(identities.column("person_id"), person_id))
+    clean = workspace.lake.read_run_table("events_clean", run_id)
+    clean = clean.filter(pc.equal(clean.column("person_id"), person_id))
+    as_of = datetime.fromisoformat(str(workspace.lake.read_manifest(run_id)["as_of"]))
+    decision = compliance_decisions(workspace.state, clean, identities, as_of)[0]
+    return {"run_id": run_id, **decision.as_dict()}
