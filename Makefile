@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench eval-identity eval-intents clean install
+.PHONY: demo test lint typecheck bench bench-webhook eval-identity eval-intents eval-repurchase bench-intents bench-identity clean install
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -27,5 +27,35 @@ test: lint typecheck
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
+# Webhook load test: 20,000 real-shaped updates, 50 clients, duplicates, a server kill in the middle.
+bench-webhook: $(STAMP)
+	$(BIN)/python -m benchmarks.webhook_load --workspace bench-webhook-workspace $(BENCH_ARGS)
+
+# BG/NBD on the CDNOW sample (Fader, Hardie and Lee 2005) through the importer; see docs/repurchase.md.
+SHARED_DATA ?= ../shared/data
+eval-repurchase: $(STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	{ echo "customer_id sample_id date number_of_cds dollar_value"; cat $(SHARED_DATA)/orders/CDNOW_sample.txt; } \
+		> "$$tmp/cdnow_sample.txt" && \
+	$(BIN)/tgportrait init "$$tmp/ws" > /dev/null && \
+	$(BIN)/tgportrait import crm-orders "$$tmp/cdnow_sample.txt" -w "$$tmp/ws" > /dev/null && \
+	$(BIN)/tgportrait repurchase fit --calibration-end 1997-09-30 -w "$$tmp/ws"
+
+# Intents and language: Bitext (5-fold CV), banking77, xSID, our multilingual set; writes eval/intents.json.
+eval-intents: $(STAMP)
+	$(BIN)/python -m benchmarks.eval_intents --data $(SHARED_DATA)/intent --out eval/intents.json
+
+# Intent classifier speed on one core (messages per CPU second; target 10,000).
+bench-intents: $(STAMP)
+	$(BIN)/python -m benchmarks.intents_speed --data $(SHARED_DATA)/intent $(BENCH_ARGS)
+
+# Identity: FEBRL dataset1/2/3 (pair precision/recall/F1) and the generator's injected duplicates; eval/identity.json.
+eval-identity: $(STAMP)
+	$(BIN)/python -m benchmarks.eval_identity --data $(SHARED_DATA)/record_linkage --out eval/identity.json
+
+# Identity at scale: one million synthetic customer records through Splink (DuckDB) and the union-find.
+bench-identity: $(STAMP)
+	$(BIN)/python -m benchmarks.identity --records 1000000 $(BENCH_ARGS)
+
 clean:
-	rm -rf demo-workspace bench-workspace .pytest_cache .mypy_cache .ruff_cache
+	rm -rf demo-workspace bench-workspace bench-webhook-workspace .pytest_cache .mypy_cache .ruff_cache

@@ -25,14 +25,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tgportrait.classify.value import value_tiers, without_redundant
+from tgportrait.clean.compliance import allowed_table, compliance_decisions, log_decisions, sensitive_pairs
 from tgportrait.clean.events import attach_person, flag_invalid, possible_duplicate_persons
 from tgportrait.clean.identity import persons_table, resolve_identities
-from tgportrait.clean.quality import quality_report
+from tgportrait.clean.linkage import linkage_records, profile_records_expr
+from tgportrait.clean.overrides import active_overrides
+from tgportrait.clean.quality import add_merges_and_tiers, prelabel_coverage, quality_report
 from tgportrait.clean.regions import region_tables
-from tgportrait.label.assign import assign_labels
+from tgportrait.config import Settings
+from tgportrait.label.assign import assign_labels, with_message_examples
 from tgportrait.label.catalogue import feature_names
-from tgportrait.label.features import FeatureInputs, build_features, tag_intents
+from tgportrait.label.features import FeatureInputs, build_features, message_examples, tag_intents
 from tgportrait.label.lexicon import load_lexicon
+from tgportrait.label.repurchase import repurchase_for_build
 from tgportrait.label.taxonomy import Taxonomy, load_taxonomy
 from tgportrait.portrait.build import build_portraits
 from tgportrait.rules import RuleTables
@@ -44,7 +50,7 @@ from tgportrait.workspace import Workspace
 CLEAN_COLUMNS = (
     "event_id", "person_id", "source", "type", "subtype", "occurred_at", "chat_id", "reply_to_message_id", "text",
     "text_folded", "count", "url", "campaign", "order_id", "amount_usd", "product", "category", "answer_key",
-    "answer_value", "country", "gender", "birth_date", "intent",
+    "answer_value", "country", "gender", "birth_date", "intent", "value_tier",
 )
 # columns the rule functions (asked/clicked/joined) read
 ACTIVITY_COLUMNS = ("person_id", "type", "intent", "occurred_at", "campaign", "url")
@@ -65,7 +71,7 @@ class BuildReport:
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @contextmanager
@@ -101,6 +107,9 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
     try:
         taxonomy = load_taxonomy(workspace.taxonomy_path, settings.industry)
         lexicon = load_lexicon(settings.industry)
+        from tgportrait.collect.inbox import flush_inbox  # bot updates and link clicks → a new lake part
+
+        flush_inbox(workspace, run_id)
         events = engine.read_parquet(lake.event_parts(), "events", EVENTS)
         flagged = flag_invalid(events, as_of)
         with _timed(timings, "identity"):
@@ -108,8 +117,10 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             records_expr = flagged.filter(flagged.invalid_reason.isnull()).select(
                 "source", *IDENTIFIER_TYPES).distinct()
             records = engine.execute(records_expr, "identity_records")
+            links = _fuzzy_links(engine, flagged, settings)
             identity = resolve_identities(records.cast(pa.schema(
-                [("source", pa.string())] + [(name, pa.string()) for name in IDENTIFIER_TYPES])), settings.identity)
+                [("source", pa.string())] + [(name, pa.string()) for name in IDENTIFIER_TYPES])), settings.identity,
+                overrides=active_overrides(state.engine), fuzzy_links=links)
             identity_map, _ = _materialise(engine, engine.from_arrow(identity.identifiers, "identity_map"), folder,
                                            "identities")
         with _timed(timings, "clean"):
@@ -120,20 +131,31 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
                     n=ibis._.count()), "invalid_counts")
             valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),
                                 lexicon)
-            clean, clean_arrow = _materialise(engine, valid.select(*CLEAN_COLUMNS), folder, "events_clean")
+            clean, clean_arrow = _materialise(engine, value_tiers(valid, settings.value_tiers).select(*CLEAN_COLUMNS),
+                                              folder, "events_clean")
+        with _timed(timings, "compliance"):
+            say("applying consent and compliance rules")
+            decisions = compliance_decisions(state, clean_arrow, identity.identifiers, as_of)
+            allowed = engine.from_arrow(allowed_table(decisions), "allowed")
+            profiled = allowed.filter(allowed.profiling).select("person_id")
+            clean = clean.semi_join(profiled, "person_id")  # no consent to profiling: nothing derived below
         with _timed(timings, "features"):
             say("computing features")
             regions, hints = region_tables()
-            persons = engine.from_arrow(persons_table(identity), "persons")
-            inputs = FeatureInputs(clean, persons, engine.from_arrow(regions, "regions"),
-                                   engine.from_arrow(hints, "language_hints"), as_of)
+            persons = engine.from_arrow(persons_table(identity), "persons").semi_join(profiled, "person_id")
+            repurchase, repurchase_report = repurchase_for_build(engine, clean, as_of)
+            inputs = FeatureInputs(without_redundant(clean), persons, engine.from_arrow(regions, "regions"),
+                                   engine.from_arrow(hints, "language_hints"), as_of, repurchase)
             features_expr = build_features(inputs, lexicon, feature_names(settings.industry))
             features, features_arrow = _materialise(engine, features_expr, folder, "features")
             activity_table, _ = _materialise(engine, clean.select(*ACTIVITY_COLUMNS), folder, "activity")
         with _timed(timings, "labels"):
             say("assigning labels")
             tables = RuleTables(features=features, labels=None, events=activity_table, now=as_of)
-            labels_expr = assign_labels(taxonomy, tables, as_of)
+            labels_expr = assign_labels(taxonomy, tables, as_of, allowed=allowed).anti_join(engine.from_arrow(
+                sensitive_pairs(decisions, [leaf.id for leaf in taxonomy.leaves]), "sensitive_denied"),
+                ["person_id", "label_id"])
+            labels_expr = with_message_examples(labels_expr, message_examples(clean, lexicon, as_of), taxonomy)
             labels_arrow = engine.write_parquet(labels_expr, folder / "labels", "labels")
         with _timed(timings, "portraits"):
             say("writing portraits")
@@ -151,23 +173,44 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
                 state.imports(), invalid_counts.to_pylist(),
                 {row["source"]: row["event_id_count"] for row in kept}, profile_ids.num_rows,
                 persons_with_profiles, missed, identity.blocked, len(identity.refused_merges))
+            add_merges_and_tiers(report.quality, identity.identifiers, clean_arrow.group_by(
+                ["source", "value_tier"]).aggregate([("event_id", "count")]).rename_columns(
+                ["source", "value_tier", "n"]).to_pylist())
+            demand = next((d.name for d in taxonomy.dimensions if d.id == "demand"), None)
+            if demand is not None:
+                report.quality["prelabel"] = prelabel_coverage(features_arrow, labels_arrow, demand)
             (folder / "quality.json").write_text(json.dumps(report.quality, indent=2))
         report.counts = {
             "events": int(engine.scalar(events.count(), "events")), "events_clean": clean_arrow.num_rows,
             "persons": identity.persons, "features": features_arrow.num_rows, "labels": labels_arrow.num_rows,
             "portraits": portraits.num_rows, "labelled_persons": len(set(labels_arrow.column("person_id").to_pylist())),
+            "excluded_by_consent": sum(not decision.allowed["profiling"] for decision in decisions),
         }
+        log_decisions(state, run_id, decisions, as_of)
         lake.publish(run_id, {"run_id": run_id, "engine": engine.kind, "as_of": as_of.isoformat(),
                               "counts": report.counts, "timings": timings, "industry": settings.industry,
                               "inputs": [part.name for part in lake.event_parts()],
                               "taxonomy": str(workspace.taxonomy_path), "taxonomy_digest": taxonomy.digest,
-                              "settings_digest": _settings_digest(workspace)})
+                              "settings_digest": _settings_digest(workspace), "repurchase": repurchase_report})
     except BaseException as exc:
         lake.abandon(run_id)
         state.finish_run(run_id, "failed", report.counts, timings, f"{type(exc).__name__}: {exc}")
         raise
     state.finish_run(run_id, "published", report.counts, timings)
     return report
+
+
+def _fuzzy_links(engine: Engine, flagged: ir.Table, settings: Settings) -> list[tuple[str, str, str, float, str]]:
+    """Splink links between CRM customers and Telegram users (none when the lake has no CRM customers)."""
+    if not settings.identity.fuzzy_linkage:
+        return []
+    valid = flagged.filter(flagged.invalid_reason.isnull())
+    profiles = engine.execute(profile_records_expr(valid), "linkage_records")
+    if not any(str(key).startswith("crm_customer_id:") for key in profiles.column("unique_id").to_pylist()):
+        return []
+    from tgportrait.clean.linkage import fuzzy_links, link_records  # Splink is heavy: imported when needed
+
+    return fuzzy_links(link_records(linkage_records(profiles), settings.identity))
 
 
 def level1_ids(taxonomy: Taxonomy) -> dict[str, str]:

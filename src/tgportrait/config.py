@@ -45,6 +45,11 @@ class TelegramSettings(_Section):
         None, description="Value Telegram sends in X-Telegram-Bot-Api-Secret-Token.")
     api_base_url: str = Field(
         "https://api.telegram.org", description="Bot API base URL (a local Bot API server or a test stub).")
+    bot_username: str | None = Field(
+        None, description="The bot's @username without @ (for t.me deep links in group invitations).")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8080", description="Public base URL of 'tgportrait serve' (tracked links are "
+                                             "<public_base_url>/l/CODE).")
 
 
 class IdentitySettings(_Section):
@@ -62,6 +67,77 @@ class IdentitySettings(_Section):
     shared_value_limit: int = Field(
         5, description="An identifier value seen on more than this many distinct Telegram users "
                        "is shared (a company phone, a family e-mail) and does not link.")
+    priority: list[str] = Field(
+        default_factory=lambda: ["tg_user_id", "crm_customer_id", "phone", "email", "tg_username"],
+        description="Identifier types strongest first: the person id comes from the first type present, "
+                    "and stronger links are applied before weaker ones.")
+    unique_types: list[str] = Field(
+        default_factory=lambda: ["tg_user_id"],
+        description="Identifier types of which a person has at most one value: two different values never merge.")
+    fuzzy_linkage: bool = Field(
+        True, description="Link CRM customers and Telegram users by name, phone, e-mail, username, city and "
+                          "birth date with Splink (parameters estimated by EM on the workspace's data).")
+    fuzzy_conflict_types: list[str] = Field(
+        default_factory=lambda: ["tg_user_id", "phone", "email"],
+        description="A fuzzy link is refused when both sides already hold values of one of these identifier "
+                    "types and share none (two different phones: two people, whatever the names say).")
+    evidence_columns: list[str] = Field(
+        default_factory=lambda: ["birth_date", "phone", "email", "username", "postcode", "street"],
+        description="A fuzzy pair links only when at least one of these linkage columns agrees (positive match "
+                    "weight): names and a city alone never link two records.")
+    match_threshold: float = Field(
+        0.99, description="Match probability at or above which a fuzzy (Splink) pair becomes a link.")
+    blocking_rules: list[list[str]] = Field(
+        default_factory=lambda: [["first_name", "last_name"], ["last_name", "birth_date"],
+                                 ["first_name", "birth_date"], ["birth_date", "postcode"], ["phone"], ["email"],
+                                 ["username"], ["last_name", "postcode"], ["first_name", "postcode"],
+                                 ["street"], ["birth_date", "city"], ["first_name", "city"], ["last_name", "city"],
+                                 ["first_name=last_name", "last_name=first_name"]],
+        description="Splink blocking rules: each list of linkage columns must agree exactly for a pair "
+                    "to be compared (columns: first_name, last_name, birth_date, phone, email, username, "
+                    "city, postcode, street; 'first_name=last_name' compares across columns).")
+    training_rules: list[list[str]] = Field(
+        default_factory=lambda: [["first_name", "last_name"], ["birth_date"], ["postcode"]],
+        description="Blocking rules of the EM training sessions (each estimates the other columns' m).")
+    u_sample_pairs: float = Field(
+        1e6, description="Random pairs sampled to estimate Splink's u-probabilities.")
+    em_max_pairs: float = Field(
+        5e5, description="At most this many blocked pairs (sampled) feed each EM training session.")
+
+
+class IntentSettings(_Section):
+    classifier: str = Field(
+        "auto", description='Intent classifier: "auto" (the trained model "default" with the lexicon behind it '
+                            'when the workspace has one, else the lexicon), or a name from '
+                            "tgportrait.classify.intents.CLASSIFIERS (lexicon, trained, combined, llm).")
+    abstain_below: float = Field(
+        0.9, description="A trained model abstains when its confidence in the best intent is below this "
+                         "(the lexicon then answers if a keyword matches; 0.9 chosen by measurement).")
+    llm_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible chat-completions endpoint (e.g. "
+                          "http://127.0.0.1:8000/v1); unset: the llm classifier is unavailable.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the chat-completions endpoint.")
+    llm_api_key_env: str = Field(
+        "TGPORTRAIT_LLM_API_KEY", description="Name of the environment variable holding the endpoint's API key "
+                                              "(the key itself is never stored in settings).")
+    llm_timeout_seconds: float = Field(30.0, description="Timeout of one chat-completions request.")
+
+
+class ValueTierSettings(_Section):
+    core_types: list[str] = Field(
+        default_factory=lambda: ["order", "customer_profile", "questionnaire_answer", "poll_answer"],
+        description="Event types that are always core (messages with words are core too).")
+    redundant_types: list[str] = Field(
+        default_factory=list, description="Event types that are always redundant (counted, never read by features).")
+    emoji_only_redundant: bool = Field(
+        True, description="Messages whose text has no letter or digit (emoji only) are redundant.")
+    sticker_daily_limit: int = Field(
+        3, description="Stickers a person may send per day before further stickers are redundant (sticker spam).")
+    click_types: list[str] = Field(
+        default_factory=lambda: ["link_click", "button_click"],
+        description="Event types counted as notification clicks.")
+    repeated_click_daily_limit: int = Field(
+        1, description="Clicks on the same link or button per person and day before repeats are redundant.")
 
 
 class Settings(_Section):
@@ -82,6 +158,8 @@ class Settings(_Section):
     portrait_fresh_days: int = Field(7, description="Days a portrait stays fresh before it is stale.")
     telegram: TelegramSettings = Field(default_factory=lambda: TelegramSettings())  # type: ignore[call-arg]
     identity: IdentitySettings = Field(default_factory=lambda: IdentitySettings())  # type: ignore[call-arg]
+    value_tiers: ValueTierSettings = Field(default_factory=lambda: ValueTierSettings())  # type: ignore[call-arg]
+    intents: IntentSettings = Field(default_factory=lambda: IntentSettings())  # type: ignore[call-arg]
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

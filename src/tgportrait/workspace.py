@@ -92,6 +92,9 @@ class Workspace:
         workspace = cls(root, load_settings(root))
         workspace.lake.root.mkdir(parents=True, exist_ok=True)
         _ = workspace.state
+        from tgportrait.clean.erasure import ensure_tombstone_key
+
+        ensure_tombstone_key(root)
         return workspace
 
     @property

@@ -21,7 +21,7 @@ from tgportrait.label.taxonomy import (
 from tgportrait.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
-LEAF_COUNTS = {"ecommerce": 95, "beauty": 88, "3c": 85, "apparel": 84, "fmcg": 84, "education": 84}
+LEAF_COUNTS = {"ecommerce": 96, "beauty": 89, "3c": 86, "apparel": 85, "fmcg": 85, "education": 85}
 CONFLICTS = ["big_spender_discount_clicker", "vip_not_price_sensitive", "complaint_over_praise",
              "no_referral_while_unhappy"]
 FIVE_DIMENSIONS_HEADER = """version: 1
@@ -99,15 +99,15 @@ def test_rules_are_checked_against_the_workspace_industry() -> None:
     with pytest.raises(TaxonomyCheckError) as caught:
         load_taxonomy(default_taxonomy_path("ecommerce"), "beauty")
     unknown = sorted({problem.message for problem in caught.value.problems})
-    assert unknown == [f"unknown feature 'interest_{topic}'" for topic in
-                       sorted(["phones", "laptops", "audio", "gaming", "dresses", "shoes", "bags", "snacks",
-                               "beverages", "baby"])]
-    assert len(caught.value.problems) == 20  # each in the rule and in the score
+    assert unknown == sorted(f"unknown feature '{prefix}_{topic}'" for prefix in ("interest", "suitability")
+                             for topic in ["phones", "laptops", "audio", "gaming", "dresses", "shoes", "bags",
+                                           "snacks", "beverages", "baby"])
+    assert len(caught.value.problems) == 30  # interest_ in the rule and in the score, suitability_ in the rule
 
 
 def test_workspace_taxonomy_is_the_industry_default(workspace: Workspace) -> None:
     taxonomy = load_workspace_taxonomy(str(workspace.root))
-    assert (taxonomy.path, taxonomy.industry, len(taxonomy.leaves)) == (str(workspace.taxonomy_path), "beauty", 88)
+    assert (taxonomy.path, taxonomy.industry, len(taxonomy.leaves)) == (str(workspace.taxonomy_path), "beauty", 89)
     assert taxonomy.leaf("skin/sensitive").sensitive
 
 
@@ -221,7 +221,7 @@ def test_labels_check_a_file(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_labels_check_the_workspace_taxonomy(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     main(["--workspace", str(workspace.root), "labels", "check"])
-    assert capsys.readouterr().out == "OK: 88 leaves in 5 dimensions, 4 conflict rules, 0 synonyms merged\n"
+    assert capsys.readouterr().out == "OK: 89 leaves in 5 dimensions, 4 conflict rules, 0 synonyms merged\n"
 
 
 def test_labels_check_without_a_workspace_uses_the_ecommerce_default(
@@ -230,7 +230,7 @@ def test_labels_check_without_a_workspace_uses_the_ecommerce_default(
     monkeypatch.delenv("TGPORTRAIT_WORKSPACE", raising=False)
     main(["labels", "check", "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert (report["ok"], report["industry"], report["leaves"], report["conflicts"]) == (True, "ecommerce", 95, 4)
+    assert (report["ok"], report["industry"], report["leaves"], report["conflicts"]) == (True, "ecommerce", 96, 4)
 
 
 def test_labels_check_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -256,7 +256,7 @@ def test_labels_check_missing_file_exit_2(tmp_path: Path) -> None:
 def test_labels_list(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     main(["--workspace", str(workspace.root), "labels", "list"])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[:4] == ["Beauty default (version 2026.1, industry beauty): 88 leaves in 5 dimensions, 4 conflict "
+    assert lines[:4] == ["Beauty default (version 2026.1, industry beauty): 89 leaves in 5 dimensions, 4 conflict "
                          "rules, 0 synonyms merged",
                          "User attributes (attributes)",
                          "  Age band (age, exclusive: first)",

@@ -8,13 +8,21 @@ Definitions (also in docs/quality.md):
   duplicates are estimated as persons sharing a full name and a birth date;
 - invalid before = (quarantined rows + imported events flagged invalid) / records in; after = invalid
   records left in the cleaned data (0: they are excluded, and counted here with their reason);
-- exact duplicate rows (the same record imported twice) are reported per source as well.
+- exact duplicate rows (the same record imported twice) are reported per source as well;
+- merged (per source and overall) = profile records joined to a person by a deterministic rule, a fuzzy
+  (Splink) link or a manual merge;
+- redundant share = cleaned events of the redundant value tier / cleaned events (counted, not featured);
+- pre-label coverage = persons with core data (any message or order) who got at least one label of the
+  demand dimension / persons with core data.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def _rate(part: int, whole: int) -> float:
@@ -68,3 +76,56 @@ def quality_report(imports: list[dict[str, Any]], invalid_counts: list[dict[str,
             "blocked_identifiers": identity_blocked, "refused_merges": refused_merges,
         },
     }
+
+
+def merge_kind(rule: str) -> str | None:
+    """How a non-anchor identifier joined its person: deterministic, fuzzy or manual (None for the anchor)."""
+    if rule == "anchor":
+        return None
+    if rule.startswith("fuzzy"):
+        return "fuzzy"
+    return "manual" if rule.startswith("manual") else "deterministic"
+
+
+def add_merges_and_tiers(report: dict[str, Any], identifiers: pa.Table,
+                         tiers_by_source: list[dict[str, Any]]) -> None:
+    """Add merged profile records (deterministic / fuzzy / manual) and the redundant share, per source and overall.
+
+    ``identifiers`` is the identity map; ``tiers_by_source`` rows are (source, value_tier, n) of cleaned events.
+    """
+    profiles = identifiers.filter(pc.is_in(identifiers.column("id_type"),
+                                           pa.array(["tg_user_id", "crm_customer_id"])))
+    totals = {"deterministic": 0, "fuzzy": 0, "manual": 0}
+    per_source: dict[str, dict[str, int]] = defaultdict(lambda: {"deterministic": 0, "fuzzy": 0, "manual": 0})
+    for row in profiles.select(["rule", "sources"]).to_pylist():
+        kind = merge_kind(row["rule"])
+        if kind is None:
+            continue
+        totals[kind] += 1
+        for source in (row["sources"] or "").split(","):
+            if source:
+                per_source[source][kind] += 1
+    report["identity"].update({f"merged_{kind}": n for kind, n in totals.items()})
+    by_tier: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in tiers_by_source:
+        by_tier[row["source"]][row["value_tier"]] = int(row["n"])
+    for name, source in report["by_source"].items():
+        source.update({f"merged_{kind}": n for kind, n in per_source.get(name, totals.fromkeys(totals, 0)).items()})
+        tiers = by_tier.get(name, {})
+        source["by_tier"] = tiers
+        source["redundant"] = tiers.get("redundant", 0)
+        source["redundant_share"] = _rate(source["redundant"], sum(tiers.values()))
+    redundant = sum(tiers.get("redundant", 0) for tiers in by_tier.values())
+    report["after"]["redundant"] = redundant
+    report["after"]["redundant_share"] = _rate(redundant, sum(sum(tiers.values()) for tiers in by_tier.values()))
+
+
+def prelabel_coverage(features: pa.Table, labels: pa.Table, demand_dimension: str) -> dict[str, Any]:
+    """Share of persons with core data (messages_total or orders_total > 0) holding a ``demand_dimension`` label."""
+    core = pc.or_(pc.greater(pc.fill_null(features.column("messages_total"), 0), 0),
+                  pc.greater(pc.fill_null(features.column("orders_total"), 0), 0))
+    core_persons = set(features.column("person_id").filter(core).to_pylist())
+    demand = labels.filter(pc.equal(labels.column("level1"), demand_dimension))
+    labelled = core_persons & set(demand.column("person_id").to_pylist())
+    return {"dimension": demand_dimension, "persons_with_core_data": len(core_persons),
+            "with_demand_label": len(labelled), "coverage": _rate(len(labelled), len(core_persons))}

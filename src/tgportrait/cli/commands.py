@@ -12,6 +12,12 @@ COMMAND_MODULES = (
     "tgportrait.cli.pipeline",
     "tgportrait.cli.labels",
     "tgportrait.cli.demo",
+    "tgportrait.cli.identity",
+    "tgportrait.cli.intents",
+    "tgportrait.cli.live",
+    "tgportrait.cli.repurchase",
+    "tgportrait.cli.screens",
+    "tgportrait.cli.compliance",
 )
 
 

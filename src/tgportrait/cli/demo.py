@@ -43,6 +43,9 @@ def demo_command(users: int, seed: int, industry: str, workspace_dir: Path | Non
     truth = result.identity_truth
     console.print(f"  against the generator's truth: residual duplicates {truth['residual_duplication_rate']:.1%}, "
                   f"false merges {truth['false_merge_rate']:.2%}")
+    if result.build is not None:
+        console.print(f"  consent: {result.build.counts.get('excluded_by_consent', 0):,} persons excluded from "
+                      "profiling (no consent, under-age or unknown age; see 'tgportrait compliance check')")
     labels = workspace.lake.read_run_table("labels")
     counts: dict[str, int] = {}
     for label_id in labels.column("label_id").to_pylist():

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from tgportrait.build import build
@@ -63,6 +64,10 @@ def quality_command(workspace_dir: str | None, as_json: bool) -> None:
     identity = report["identity"]
     console.print(f"Identity: {identity['profile_records']:,} profile records → {identity['persons']:,} persons "
                   f"({identity['merged_records']:,} merged); blocked identifiers: {identity['blocked_identifiers']}")
+    prelabel = report.get("prelabel")
+    if prelabel:
+        console.print(f"Pre-labels: {prelabel['with_demand_label']:,} of {prelabel['persons_with_core_data']:,} "
+                      f"persons with messages or orders have a demand label ({prelabel['coverage']:.1%})")
 
 
 @click.command("persons")
@@ -93,7 +98,11 @@ def portrait_command(person: str, workspace_dir: str | None, as_json: bool) -> N
     console.print("Identifiers: " + ", ".join(f"{i['type']}={i['value']}" for i in document["identifiers"]))
     console.print("Attributes: " + ", ".join(f"{k}={v}" for k, v in document["attributes"].items()))
     for label in document["labels"]:
-        console.print(f"  {label['weight']:.2f}  {' › '.join(label['path'])}  [dim]{label['evidence']}[/]")
+        evidence = dict(label["evidence"] or {})
+        examples = evidence.pop("examples", [])
+        console.print(f"  {label['weight']:.2f}  {' › '.join(label['path'])}  [dim]{escape(str(evidence))}[/]")
+        for example in examples:   # the messages that produced a demand label (label.assign.with_message_examples)
+            console.print(f"        [italic]“{escape(example)}”[/]")
     console.print("Facts: " + ", ".join(f"{k}={v}" for k, v in document["facts"].items()))
 
 

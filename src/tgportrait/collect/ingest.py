@@ -70,7 +70,9 @@ def with_folded_text(events: pa.Table) -> pa.Table:
 
 def ingest(workspace: Workspace, parsed: ParsedInput) -> ImportReport:
     """Append the parsed events to the lake and log the import; return the summary."""
-    result = workspace.lake.append_events(with_folded_text(parsed.events))
+    from tgportrait.clean.erasure import drop_tombstoned
+
+    result = workspace.lake.append_events(with_folded_text(drop_tombstoned(workspace, parsed.events, parsed.file)))
     report = ImportReport(result.written, result.duplicates, len(parsed.quarantined), result.by_type)
     workspace.state.add_quarantine(parsed.source, [q.as_dict() for q in parsed.quarantined])
     workspace.state.record_import(parsed.source, parsed.file, report.imported, report.duplicates,

@@ -14,6 +14,7 @@ quarter of 1997, followed until the end of June 1998. Records of one customer on
   over orders (it beats a gamma by 6,500 log-likelihood points); a random-effects MLE splits the spread
   between customer and order, so big spenders stay big spenders.
 
+The BG/NBD likelihood is ``label.repurchase.bgnbd_negative_log_likelihood`` (the workspace model's).
 ``CDNOW_PARAMS`` holds the result of ``fit_cdnow`` on the real file so the generator needs no data;
 ``tests/demo/test_calibration.py`` refits and checks the constants. Time is in weeks, so a generated
 window of any length uses the same parameters.
@@ -26,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, stats
+
+from tgportrait.label.repurchase import bgnbd_negative_log_likelihood
 
 DAYS_PER_WEEK = 7.0
 
@@ -94,19 +97,6 @@ def repeat_summary(orders: CdnowOrders) -> tuple[np.ndarray, np.ndarray, np.ndar
     last = orders.day[starts + counts - 1]
     x = (counts - 1).astype(float)
     return x, (last - first) / DAYS_PER_WEEK, (orders.observation_days - first) / DAYS_PER_WEEK
-
-
-def bgnbd_negative_log_likelihood(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> float:
-    """BG/NBD negative log-likelihood (Fader, Hardie and Lee 2005, eq. 6) of log(r, alpha, a, b)."""
-    r, alpha, a, b = np.exp(log_params)
-    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    still_active = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
-    with np.errstate(divide="ignore"):
-        dropped = np.where(
-            x > 0,
-            special.betaln(a + 1, b + np.maximum(x, 1) - 1) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x),
-            -np.inf)
-    return float(-(common + np.logaddexp(still_active, dropped)).sum())
 
 
 def spend_negative_log_likelihood(log_params: np.ndarray, counts: np.ndarray, means: np.ndarray,

@@ -28,6 +28,7 @@ from tgportrait.label.taxonomy import Leaf, Taxonomy
 from tgportrait.rules import RuleTables
 from tgportrait.store.tables import LABELS
 
+EXAMPLES_PER_LABEL = 3
 _FLOAT_LIMIT = 1e30  # beyond this a float is written as the engine prints it, not as DECIMAL(38, 2)
 
 
@@ -116,6 +117,52 @@ def json_value(column: ir.Value) -> ir.StringValue:
         escaped = raw.replace("\\", "\\\\").replace('"', '\\"').re_replace(r"[\x00-\x1f]", " ")
         text = ibis.literal('"').concat(escaped, ibis.literal('"'))
     return ibis.coalesce(text, ibis.literal("null"))
+
+
+def with_message_examples(labels: ir.Table, examples: ir.Table, taxonomy: Taxonomy,
+                          limit: int = EXAMPLES_PER_LABEL) -> ir.Table:
+    """Add ``"examples": [up to ``limit`` message texts]`` to the evidence of labels whose rule reads
+    ``interest_<topic>``, ``suitability_<topic>`` or ``asked_<intent>_90d``: the messages that produced them.
+
+    ``examples`` is ``label.features.message_examples`` (person_id, key, text, priority, occurred_at);
+    suitability questions come first, then the most recent. Labels without such messages keep their evidence.
+    """
+    pairs = [(leaf.id, key) for leaf in taxonomy.leaves for key in _example_keys(leaf.features_used)]
+    if not pairs:
+        return labels
+    keys = ibis.memtable({"label_id": [pair[0] for pair in pairs], "key": [pair[1] for pair in pairs]},
+                         schema={"label_id": "string", "key": "string"})
+    wanted = labels.select("person_id", "label_id").join(keys, "label_id")
+    found = wanted.join(examples, ["person_id", "key"])
+    messages = found.group_by(["person_id", "label_id", "text"]).aggregate(
+        priority=found.priority.min(), at=found.occurred_at.max())
+    ranked = messages.mutate(_rank=ibis.row_number().over(
+        group_by=[messages.person_id, messages.label_id],
+        order_by=[messages.priority, messages.at.desc(), messages.text]))
+    chosen = ranked.filter(ranked._rank < limit)
+    # one column per rank, joined in rank order: the same text on every engine (GROUP_CONCAT's order is not)
+    quoted = json_value(chosen.text)
+    listed = chosen.group_by(["person_id", "label_id"]).aggregate(
+        **{f"_e{rank}": quoted.max(where=chosen._rank == rank) for rank in range(limit)})
+    texts: list[ir.StringValue] = [listed._e0]
+    texts += [ibis.coalesce(ibis.literal(", ").concat(listed[f"_e{rank}"]), "") for rank in range(1, limit)]
+    listed = listed.select("person_id", "label_id", _examples=reduce(lambda left, right: left.concat(right), texts))
+    joined = labels.left_join(listed, ["person_id", "label_id"])
+    evidence = ibis.ifelse(joined._examples.isnull(), joined.evidence,
+                           joined.evidence.substr(0, joined.evidence.length() - 1).concat(
+                               ibis.literal(', "examples": ['), joined._examples, ibis.literal("]}")))
+    return joined.select(*[evidence.name("evidence") if name == "evidence" else joined[name]
+                           for name in labels.columns])
+
+
+def _example_keys(features_used: tuple[str, ...]) -> list[str]:
+    keys: list[str] = []
+    for name in features_used:
+        if name.startswith(("interest_", "suitability_")):
+            keys.append(name.split("_", 1)[1])
+        elif name.startswith("asked_") and name.endswith("_90d"):
+            keys.append("intent:" + name[len("asked_"):-len("_90d")])
+    return sorted(set(keys))
 
 
 def filter_allowed(labels: ir.Table, allowed: ir.Table) -> ir.Table:

@@ -4,7 +4,8 @@ Reads nothing; it is the contract between ``label.features`` (which computes the
 one row per person) and everything that refers to them by name: the rule language, the
 taxonomy's leaf rules, portraits and docs (``docs/features.md`` is generated from it).
 Demand topics and intents come from the lexicon (``defaults/lexicon.yaml``): one
-``interest_<topic>`` and one ``asked_<intent>_90d`` column each.
+``interest_<topic>`` and one ``asked_<intent>_90d`` column each, plus ``suitability_<topic>``: suitability
+questions that name the topic in the same message ("does this moisturiser suit sensitive skin?").
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ CORE_FEATURES: tuple[FeatureSpec, ...] = (
     _spec("top_product_90d", "str", "consumption", "Product bought most often in the last 90 days."),
     _spec("top_product_90d_orders", "int", "consumption", "Orders of that product in the last 90 days.",
           "orders", "90d"),
+    _spec("p_alive", "float", "consumption",
+          "BG/NBD probability that the customer is still buying (null: no orders, or no model fitted).",
+          "share", "all"),
+    _spec("expected_purchases_90d", "float", "consumption",
+          "BG/NBD expected purchase days in the next 90 days (null: no orders, or no model fitted).",
+          "purchases", "next 90d"),
+    _spec("expected_value_90d_usd", "float", "consumption",
+          "Expected spend in the next 90 days: BG/NBD purchases x Gamma-Gamma value per purchase.",
+          "USD", "next 90d"),
     # behaviour
     *(_spec(f"messages_{d}d", "int", "behaviour", f"Messages written in the last {d} days.", "messages", f"{d}d")
       for d in (30, 90)),
@@ -107,6 +117,12 @@ def demand_features(topics: list[str], intents: list[str]) -> tuple[FeatureSpec,
         _spec(f"asked_{intent}_90d", "int", "demand",
               f"Messages with the '{intent}' intent (lexicon) in the last 90 days.", "messages", "90d")
         for intent in intents
+    ]
+    specs += [
+        _spec(f"suitability_{topic}", "int", "demand",
+              f"Suitability questions (intent 'suitability') that name '{topic}' in the same message, last 365 days.",
+              "messages", "365d")
+        for topic in topics
     ]
     return tuple(specs)
 

@@ -21,6 +21,8 @@ TELEGRAM_ACTIVITY_TYPES = (*MESSAGE_TYPES, "edited_message", "reaction", "poll_a
                            "button_click", "join", "start", "questionnaire_answer")
 ATTRIBUTE_KEYS = ("region", "age_band", "gender", "language", "device")
 DISCOUNT_PATTERN = r"(?i)(discount|promo|sale|coupon|voucher|deal|diskon|giam-gia|khuyen-mai|desconto|oferta|skidka)"
+SUITABILITY_INTENT = "suitability"   # a message of this intent that names a topic counts as suitability_<topic>
+REPURCHASE_COLUMNS = ("p_alive", "expected_purchases_90d", "expected_value_90d_usd")
 AGE_BANDS = ((18, 24, "18-24"), (25, 34, "25-34"), (35, 44, "35-44"), (45, 54, "45-54"))
 
 
@@ -48,6 +50,7 @@ class FeatureInputs:
     regions: ir.Table           # region, timezone, offset_minutes
     language_hints: ir.Table    # language, region
     as_of: datetime
+    repurchase: ir.Table | None = None  # person_id, p_alive, expected_purchases_90d, expected_value_90d_usd
 
 
 def _days_since(column: ir.TimestampValue, as_of: datetime) -> ir.IntegerValue:
@@ -85,10 +88,11 @@ def attribute_features(inputs: FeatureInputs) -> ir.Table:
     hints = inputs.language_hints
     joined = joined.left_join(hints, joined.q_language == hints.language).drop("language")
     joined = joined.rename(hint_region="region")
-    region = ibis.coalesce(joined.q_region.upper(), joined.crm_country, joined.phone_region, joined.hint_region)
+    # strongest evidence first, the same order as the compliance stage: questionnaire, phone, CRM, language
+    region = ibis.coalesce(joined.q_region.upper(), joined.phone_region, joined.crm_country, joined.hint_region)
     region_source = ibis.cases(
-        (joined.q_region.notnull(), "questionnaire"), (joined.crm_country.notnull(), "crm"),
-        (joined.phone_region.notnull(), "phone"), (joined.hint_region.notnull(), "language"),
+        (joined.q_region.notnull(), "questionnaire"), (joined.phone_region.notnull(), "phone"),
+        (joined.crm_country.notnull(), "crm"), (joined.hint_region.notnull(), "language"),
         else_=ibis.null("string"))
     birth_age = (_days_since(joined.crm_birth_date.cast("timestamp"), inputs.as_of) / 365.25).floor()
     gender = ibis.coalesce(joined.q_gender.lower(), joined.crm_gender)
@@ -203,7 +207,9 @@ def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -
     message_counts = texts.group_by("person_id").aggregate(
         **{f"_msg_{topic}": hits[topic].sum().cast("int64") for topic in lexicon.topic_ids},
         **{f"asked_{intent}_90d": ((texts.intent == intent) & quarter).sum().cast("int64")
-           for intent in lexicon.intent_ids})
+           for intent in lexicon.intent_ids},
+        **{f"suitability_{topic}": ((texts.intent == SUITABILITY_INTENT) & hits[topic]).sum().cast("int64")
+           for topic in lexicon.topic_ids})
     interests = events.filter((events.type == "questionnaire_answer") & (events.answer_key == "interest"))
     interest_text = interests.answer_value.lower()
     interest_hits = lexicon.topic_hit_expressions(interest_text)
@@ -225,7 +231,29 @@ def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -
         f"interest_{topic}": (combined[f"_msg_{topic}"].fill_null(0) + combined[f"_said_{topic}"].fill_null(0)
                               + combined[f"_bought_{topic}"].fill_null(0)).cast("int64")
         for topic in lexicon.topic_ids}, **{f"asked_{intent}_90d": combined[f"asked_{intent}_90d"]
-                                            for intent in lexicon.intent_ids})
+                                            for intent in lexicon.intent_ids},
+        **{f"suitability_{topic}": combined[f"suitability_{topic}"] for topic in lexicon.topic_ids})
+
+
+def message_examples(events: ir.Table, lexicon: DemandLexicon, as_of: datetime, max_chars: int = 200) -> ir.Table:
+    """Messages that can show why a demand label holds: (person_id, key, text, priority, occurred_at).
+
+    ``key`` is a topic (messages naming it, last 365 days) or ``intent:<id>`` (messages of that intent, last
+    90 days); ``priority`` 0 marks suitability questions, shown first (``label.assign.with_message_examples``).
+    """
+    texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.text_folded.notnull() & events.text.notnull()
+                          & _since(events.occurred_at, as_of, 365))
+    hits = lexicon.topic_hit_expressions(texts.text_folded, prefolded=True)
+    priority = ibis.ifelse(texts.intent == SUITABILITY_INTENT, 0, 1).cast("int64")
+    base = {"person_id": texts.person_id, "text": texts.text.substr(0, max_chars), "priority": priority,
+            "occurred_at": texts.occurred_at}
+    parts = [texts.filter(hits[topic]).select(**base, key=ibis.literal(topic, type="string"))
+             for topic in lexicon.topic_ids]
+    recent = texts.filter(texts.intent.notnull() & _since(texts.occurred_at, as_of, 90))
+    parts.append(recent.select(person_id=recent.person_id, text=recent.text.substr(0, max_chars),
+                               priority=ibis.ifelse(recent.intent == SUITABILITY_INTENT, 0, 1).cast("int64"),
+                               occurred_at=recent.occurred_at, key=ibis.literal("intent:").concat(recent.intent)))
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
 def build_features(inputs: FeatureInputs, lexicon: DemandLexicon, column_order: Sequence[str]) -> ir.Table:
@@ -241,7 +269,18 @@ def build_features(inputs: FeatureInputs, lexicon: DemandLexicon, column_order: 
     for part in (attributes, consumption, behaviour, demand, answered):
         table = table.left_join(part, "person_id").drop("person_id_right")
     zero_filled = {name: table[name].fill_null(0) for name in table.columns
-                   if name.startswith(("orders_", "spend_", "messages_", "interest_", "asked_")) or name.endswith(
+                   if name.startswith(("orders_", "spend_", "messages_", "interest_", "asked_", "suitability_"))
+                   or name.endswith(
                        ("_90d", "_total")) and not name.startswith(("top_",))}
     table = table.mutate(**zero_filled, questionnaire_answered=table.questionnaire_answered.fill_null(False))
+    table = _with_repurchase(table, inputs.repurchase)
     return table.select("person_id", *column_order)
+
+
+def _with_repurchase(table: ir.Table, repurchase: ir.Table | None) -> ir.Table:
+    """Join the repurchase model's columns (``label.repurchase``); null for everyone when no model was fitted."""
+    if repurchase is None:
+        return table.mutate(**{name: ibis.null("float64") for name in REPURCHASE_COLUMNS})
+    chosen = repurchase.select("person_id", *REPURCHASE_COLUMNS)
+    return table.left_join(chosen, table.person_id == chosen.person_id.cast(table.person_id.type())).drop(
+        "person_id_right")

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from tgportrait.clean.erasure import register_export
 from tgportrait.errors import InputError
 from tgportrait.label.taxonomy import load_taxonomy
 from tgportrait.portrait.query import run_as_of
@@ -30,6 +31,7 @@ class SegmentResult:
     count: int
     total: int
     members: pa.Table      # person_id, summary, attributes (JSON)
+    workspace_root: Path | None = None   # exports are registered there (see clean.erasure.register_export)
 
     @property
     def share(self) -> float:
@@ -59,7 +61,7 @@ def run_segment(workspace: Workspace, rule_text: str, origin: RuleOrigin | None 
         "person_id")
     members = engine.execute(members_expr, "segment")
     total = int(engine.scalar(features.count(), "features"))
-    return SegmentResult(rule_text, checked.explain(), members.num_rows, total, members)
+    return SegmentResult(rule_text, checked.explain(), members.num_rows, total, members, workspace.root)
 
 
 def export_segment(result: SegmentResult, path: Path) -> Path:
@@ -71,4 +73,6 @@ def export_segment(result: SegmentResult, path: Path) -> Path:
         pacsv.write_csv(result.members, path)
     else:
         pq.write_table(result.members, path)
+    if result.workspace_root is not None:
+        register_export(result.workspace_root, path)
     return path

@@ -1,0 +1,199 @@
+"""Fuzzy record linkage with Splink: reads person records (names, phone, e-mail, city, birth date), writes scored links.
+
+Each record is one CRM customer or one Telegram user, with the attributes it carries
+(``LINKAGE_COLUMNS``, null where absent). Splink compares the pairs that the configured blocking
+rules generate, its m-probabilities are estimated by expectation maximisation on the workspace's
+own records (u-probabilities by random sampling), and every pair at or above the configured match
+probability becomes a link ``(left_id, right_id, probability, comparison)``, where ``comparison``
+is the attribute whose agreement weighed most in the decision. Links never override the
+deterministic guardrails: :func:`tgportrait.clean.identity.resolve_identities` applies them as
+ordinary edges, so two different Telegram ids still never merge.
+
+Splink runs on DuckDB here (an in-process connection of its own). Splink on Spark needs the
+``scala-udf-similarity`` jar on the Spark classpath for its string similarity functions; that jar
+is not shipped with pyspark and nothing downloads at run time, so a Spark workspace links on
+DuckDB too (the records are small: one row per customer or Telegram user).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from tgportrait.config import IdentitySettings
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from splink.internals.comparison_creator import ComparisonCreator
+
+LINKAGE_COLUMNS = ("first_name", "last_name", "birth_date", "phone", "email", "username", "city", "postcode",
+                   "street")
+LINK_SCHEMA = pa.schema([("left_id", pa.string()), ("right_id", pa.string()),
+                         ("probability", pa.float64()), ("comparison", pa.string())])
+
+
+@dataclass
+class LinkageResult:
+    links: pa.Table           # LINK_SCHEMA
+    candidate_pairs: int      # blocked pairs scoring at least 0.5 (or the threshold when lower)
+    seconds: dict[str, float]
+
+
+def profile_records_expr(events: ir.Table) -> ir.Table:
+    """One row per CRM customer (else Telegram user) with the attributes its events carry (the largest value)."""
+    import ibis
+
+    profiles = events.filter(events.crm_customer_id.notnull() | events.tg_user_id.notnull())
+    unique_id = ibis.cases((profiles.crm_customer_id.notnull(), "crm_customer_id:" + profiles.crm_customer_id),
+                           else_="tg_user_id:" + profiles.tg_user_id.cast("string"))
+    profiles = profiles.mutate(unique_id=unique_id, _name=ibis.coalesce(profiles.full_name, profiles.display_name))
+    return profiles.group_by("unique_id").aggregate(
+        first_name=profiles.first_name.max(), last_name=profiles.last_name.max(), name=profiles._name.max(),
+        birth_date=profiles.birth_date.cast("string").max(), phone=profiles.phone.max(), email=profiles.email.max(),
+        username=profiles.tg_username.max(), city=profiles.city.max())
+
+
+def linkage_records(profiles: pa.Table) -> pa.Table:
+    """Lower-case, trimmed attributes; first and last name from the full or display name when missing."""
+    rows = []
+    for row in profiles.to_pylist():
+        words = str(row.get("name") or "").lower().split()
+        first = (row.get("first_name") or "").strip().lower() or (words[0] if words else "")
+        last = (row.get("last_name") or "").strip().lower() or (" ".join(words[1:]) if len(words) > 1 else "")
+        city = (row.get("city") or "").strip().lower()
+        rows.append({"unique_id": row["unique_id"], "first_name": first or None, "last_name": last or None,
+                     "birth_date": row.get("birth_date"), "phone": row.get("phone"), "email": row.get("email"),
+                     "username": row.get("username"), "city": city or None})
+    names = ["unique_id", "first_name", "last_name", "birth_date", "phone", "email", "username", "city"]
+    return pa.Table.from_pylist(rows, schema=pa.schema([(name, pa.string()) for name in names]))
+
+
+def fuzzy_links(result: LinkageResult) -> list[tuple[str, str, str, float, str]]:
+    """Links as ``resolve_identities`` edges; pairs of two Telegram users are dropped (they never merge)."""
+    edges = []
+    for row in result.links.to_pylist():
+        if row["left_id"].startswith("tg_user_id:") and row["right_id"].startswith("tg_user_id:"):
+            continue
+        edges.append(("fuzzy", row["left_id"], row["right_id"], row["probability"], row["comparison"]))
+    return edges
+
+
+def _comparisons(present: set[str]) -> list[ComparisonCreator | dict[str, Any]]:
+    import splink.comparison_library as cl
+
+    table: dict[str, Any] = {
+        "first_name": lambda: cl.NameComparison("first_name", jaro_winkler_thresholds=[0.92, 0.8]),
+        "last_name": lambda: cl.NameComparison("last_name", jaro_winkler_thresholds=[0.92, 0.8]),
+        "birth_date": lambda: cl.DamerauLevenshteinAtThresholds("birth_date", [1, 2]),
+        "phone": lambda: cl.DamerauLevenshteinAtThresholds("phone", [1, 2]),
+        "email": lambda: cl.EmailComparison("email"),
+        "username": lambda: cl.JaroWinklerAtThresholds("username", [0.92, 0.8]),
+        "city": lambda: cl.JaroWinklerAtThresholds("city", [0.92, 0.8]),
+        "postcode": lambda: cl.DamerauLevenshteinAtThresholds("postcode", [1]),
+        "street": lambda: cl.JaroWinklerAtThresholds("street", [0.92, 0.8]),
+    }
+    return [table[name]() for name in LINKAGE_COLUMNS if name in present]
+
+
+def _present_columns(records: pa.Table) -> set[str]:
+    return {name for name in LINKAGE_COLUMNS
+            if name in records.column_names and records.column(name).null_count < records.num_rows}
+
+
+def _rule_columns(rule: list[str]) -> set[str]:
+    return {name for term in rule for name in term.split("=")}
+
+
+def _rule_sql(rule: list[str]) -> str:
+    """``["first_name", "last_name"]`` → both agree; ``"first_name=last_name"`` compares across columns."""
+    terms = []
+    for term in rule:
+        left, _, right = term.partition("=")
+        terms.append(f'l."{left}" = r."{right or left}"')
+    return " and ".join(terms)
+
+
+def link_records(records: pa.Table, settings: IdentitySettings, *, threshold: float | None = None,
+                 seed: int = 42) -> LinkageResult:
+    """Score candidate pairs of ``records`` (``unique_id`` + LINKAGE_COLUMNS) and keep the links.
+
+    Records without any linkage attribute never link. Returns no links when fewer than two records
+    carry attributes or when no blocking rule applies to the columns present.
+    """
+    import time
+
+    import duckdb
+    from splink import DuckDBAPI, Linker, SettingsCreator
+    from splink.internals.exceptions import SplinkException
+
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    present = _present_columns(records)
+    rules = [rule for rule in settings.blocking_rules if _rule_columns(rule) <= present]
+    empty = LinkageResult(LINK_SCHEMA.empty_table(), 0, seconds)
+    if records.num_rows < 2 or not rules or len(present) < 2:
+        return empty
+    keep = ["unique_id", *[name for name in LINKAGE_COLUMNS if name in present]]
+    frame = records.select(keep).cast(pa.schema([(name, pa.string()) for name in keep]))
+    connection = duckdb.connect()
+    database = DuckDBAPI(connection)
+    table = database.register(frame, dataset_display_name="persons")
+    creator = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=_comparisons(present),
+        blocking_rules_to_generate_predictions=[_rule_sql(list(rule)) for rule in rules],  # type: ignore[misc]
+        retain_intermediate_calculation_columns=True,
+        additional_columns_to_retain=[],
+    )
+    linker = Linker(table, creator, log_level=None)
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    deterministic: list[Any] = [_rule_sql(list(rule)) for rule in settings.blocking_rules
+                     if _rule_columns(rule) <= present and len(rule) >= 2] or [_rule_sql(list(rules[0]))]
+    linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+    seconds["prior"] = round(time.perf_counter() - started, 3)
+    linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_sample_pairs, seed=seed)
+    seconds["u"] = round(time.perf_counter() - started - seconds["prior"], 3)
+    for rule in settings.training_rules:
+        if _rule_columns(rule) <= present and present - _rule_columns(rule):
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    _rule_sql(list(rule)), estimate_without_term_frequencies=True,
+                    max_pairs=settings.em_max_pairs)
+            except (ValueError, SplinkException) as exc:   # a level never observed, no pairs: keep the others
+                logging.getLogger(__name__).info("EM session on %s skipped: %s", rule, exc)
+    seconds["train"] = round(time.perf_counter() - started, 3)
+    cut = settings.match_threshold if threshold is None else threshold
+    predicted = linker.inference.predict(threshold_match_probability=min(cut, 0.5))
+    scored = connection.sql(f"select * from {predicted.physical_name}").arrow()
+    if isinstance(scored, pa.RecordBatchReader):
+        scored = scored.read_all()
+    seconds["predict"] = round(time.perf_counter() - started - seconds["train"], 3)
+    connection.close()
+    links = _links_from_predictions(scored, cut, frozenset(settings.evidence_columns))
+    return LinkageResult(links, scored.num_rows, seconds)
+
+
+def _links_from_predictions(scored: pa.Table, threshold: float, evidence: frozenset[str]) -> pa.Table:
+    """Keep pairs at or above ``threshold`` that agree on at least one ``evidence`` column (names and a city
+    alone never link); name the comparison with the largest match weight."""
+    names = [name[3:] for name in scored.column_names if name.startswith("mw_") and not name.startswith("mw_tf_adj_")]
+    columns = {name: scored.column(name).to_pylist() for name in ["unique_id_l", "unique_id_r", "match_probability"]}
+    weights = {name: [(weight or 0.0) + (adjust or 0.0) for weight, adjust in zip(
+        scored.column(f"mw_{name}").to_pylist(),
+        scored.column(f"mw_tf_adj_{name}").to_pylist() if f"mw_tf_adj_{name}" in scored.column_names
+        else [0.0] * scored.num_rows, strict=True)] for name in names}
+    left, right, probability, comparison = [], [], [], []
+    for index, value in enumerate(columns["match_probability"]):
+        if value is None or value < threshold or not any(weights[name][index] > 0 for name in names
+                                                            if name in evidence):
+            continue
+        left.append(str(columns["unique_id_l"][index]))
+        right.append(str(columns["unique_id_r"][index]))
+        probability.append(float(value))
+        comparison.append(max(names, key=lambda name: weights[name][index]))
+    return pa.table({"left_id": pa.array(left, pa.string()), "right_id": pa.array(right, pa.string()),
+                     "probability": pa.array(probability, pa.float64()),
+                     "comparison": pa.array(comparison, pa.string())})
