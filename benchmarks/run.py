@@ -41,6 +41,8 @@ SEGMENT_RULE = 'orders_90d >= 1 and messages_90d >= 5 and region in ("ID", "MY",
 def pandas_features(events_clean: Path, as_of: datetime) -> pd.DataFrame:
     """The baseline: the same features, written the obvious way in pandas."""
     frame = pd.concat([pd.read_parquet(p) for p in sorted(events_clean.glob("*.parquet"))], ignore_index=True)
+    if "value_tier" in frame.columns:   # redundant events (emoji-only, sticker spam) are kept but not counted
+        frame = frame[frame["value_tier"] != "redundant"]
     age_days = (pd.Timestamp(as_of) - frame["occurred_at"]).dt.total_seconds() // 86400
     frame["age_days"] = age_days
     orders = frame[frame["type"] == "order"].copy()
