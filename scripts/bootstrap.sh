@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv and installs tgportrait with pinned versions. Installs the apt packages it needs
-# (Java for Spark) when they are missing and we are root. Safe to run again.
+# (Java for Spark, PostgreSQL for the state-store tests) when they are missing and we are root. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,10 @@ if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ] 2>/dev/null; 
   fi
 fi
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# PostgreSQL server binaries: the state-store tests start a throwaway server (tests/store/postgres.py)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need_apt+=(postgresql)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     apt-get update -qq

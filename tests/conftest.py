@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures for every test folder)
 from tgportrait.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

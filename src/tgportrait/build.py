@@ -31,7 +31,7 @@ from tgportrait.clean.events import attach_person, flag_invalid, possible_duplic
 from tgportrait.clean.identity import persons_table, resolve_identities
 from tgportrait.clean.linkage import linkage_records, profile_records_expr
 from tgportrait.clean.overrides import active_overrides
-from tgportrait.clean.quality import add_merges_and_tiers, prelabel_coverage, quality_report
+from tgportrait.clean.quality import add_consent_blocked, add_merges_and_tiers, prelabel_coverage, quality_report
 from tgportrait.clean.regions import region_tables
 from tgportrait.config import Settings
 from tgportrait.label.assign import assign_labels, with_message_examples
@@ -117,7 +117,7 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             records_expr = flagged.filter(flagged.invalid_reason.isnull()).select(
                 "source", *IDENTIFIER_TYPES).distinct()
             records = engine.execute(records_expr, "identity_records")
-            links = _fuzzy_links(engine, flagged, settings)
+            links, linkage_note = _fuzzy_links(engine, flagged, settings)
             identity = resolve_identities(records.cast(pa.schema(
                 [("source", pa.string())] + [(name, pa.string()) for name in IDENTIFIER_TYPES])), settings.identity,
                 overrides=active_overrides(state.engine), fuzzy_links=links)
@@ -176,9 +176,12 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             add_merges_and_tiers(report.quality, identity.identifiers, clean_arrow.group_by(
                 ["source", "value_tier"]).aggregate([("event_id", "count")]).rename_columns(
                 ["source", "value_tier", "n"]).to_pylist())
+            add_consent_blocked(report.quality, clean_arrow,
+                                {decision.person_id for decision in decisions if not decision.allowed["profiling"]})
             demand = next((d.name for d in taxonomy.dimensions if d.id == "demand"), None)
             if demand is not None:
                 report.quality["prelabel"] = prelabel_coverage(features_arrow, labels_arrow, demand)
+            report.quality.setdefault("identity", {})["fuzzy_linkage"] = linkage_note
             (folder / "quality.json").write_text(json.dumps(report.quality, indent=2))
         report.counts = {
             "events": int(engine.scalar(events.count(), "events")), "events_clean": clean_arrow.num_rows,
@@ -191,7 +194,8 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
                               "counts": report.counts, "timings": timings, "industry": settings.industry,
                               "inputs": [part.name for part in lake.event_parts()],
                               "taxonomy": str(workspace.taxonomy_path), "taxonomy_digest": taxonomy.digest,
-                              "settings_digest": _settings_digest(workspace), "repurchase": repurchase_report})
+                              "settings_digest": _settings_digest(workspace), "repurchase": repurchase_report,
+                              "fuzzy_linkage": linkage_note})
     except BaseException as exc:
         lake.abandon(run_id)
         state.finish_run(run_id, "failed", report.counts, timings, f"{type(exc).__name__}: {exc}")
@@ -200,17 +204,36 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
     return report
 
 
-def _fuzzy_links(engine: Engine, flagged: ir.Table, settings: Settings) -> list[tuple[str, str, str, float, str]]:
-    """Splink links between CRM customers and Telegram users (none when the lake has no CRM customers)."""
+FuzzyLink = tuple[str, str, str, float, str]
+
+
+def _fuzzy_links(engine: Engine, flagged: ir.Table, settings: Settings) -> tuple[list[FuzzyLink], str]:
+    """Splink links between CRM customers and Telegram users, and a note saying what happened.
+
+    Fuzzy linkage needs enough records for its EM training: below ``identity.fuzzy_min_records``
+    profile records it is skipped, and a training failure on degenerate data (a match prior of 0,
+    no candidate pairs) skips it too. Either way the deterministic links still apply and the note
+    lands in the run manifest and the quality report: nothing is skipped silently.
+    """
     if not settings.identity.fuzzy_linkage:
-        return []
+        return [], "off (identity.fuzzy_linkage = false)"
     valid = flagged.filter(flagged.invalid_reason.isnull())
     profiles = engine.execute(profile_records_expr(valid), "linkage_records")
-    if not any(str(key).startswith("crm_customer_id:") for key in profiles.column("unique_id").to_pylist()):
-        return []
-    from tgportrait.clean.linkage import fuzzy_links, link_records  # Splink is heavy: imported when needed
+    customers = sum(str(key).startswith("crm_customer_id:") for key in profiles.column("unique_id").to_pylist())
+    if not customers:
+        return [], "skipped: no CRM customers"
+    if profiles.num_rows < settings.identity.fuzzy_min_records:
+        return [], (f"skipped: {profiles.num_rows} profile records, fewer than identity.fuzzy_min_records = "
+                    f"{settings.identity.fuzzy_min_records}")
+    from splink.internals.exceptions import SplinkException  # Splink is heavy: imported when needed
 
-    return fuzzy_links(link_records(linkage_records(profiles), settings.identity))
+    from tgportrait.clean.linkage import fuzzy_links, link_records
+
+    try:
+        links = fuzzy_links(link_records(linkage_records(profiles), settings.identity))
+    except (ValueError, ArithmeticError, SplinkException) as exc:
+        return [], f"skipped: Splink could not train on these records ({type(exc).__name__}: {exc})"
+    return links, f"{len(links)} links from {profiles.num_rows} profile records"
 
 
 def level1_ids(taxonomy: Taxonomy) -> dict[str, str]:

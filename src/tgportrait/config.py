@@ -77,6 +77,9 @@ class IdentitySettings(_Section):
     fuzzy_linkage: bool = Field(
         True, description="Link CRM customers and Telegram users by name, phone, e-mail, username, city and "
                           "birth date with Splink (parameters estimated by EM on the workspace's data).")
+    fuzzy_min_records: int = Field(
+        50, description="Fewest profile records for fuzzy linkage; below it EM cannot estimate anything useful, "
+                        "so only deterministic links apply (the run says so).")
     fuzzy_conflict_types: list[str] = Field(
         default_factory=lambda: ["tg_user_id", "phone", "email"],
         description="A fuzzy link is refused when both sides already hold values of one of these identifier "

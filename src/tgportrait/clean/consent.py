@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, delete, insert, select
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, delete, insert, select
 
 from tgportrait.errors import InputError
 from tgportrait.store.state import METADATA, State
@@ -32,7 +32,7 @@ PURPOSES: tuple[Purpose, ...] = ("profiling", "marketing", "sensitive")
 CONSENT_LEDGER = Table(
     "consent_ledger", METADATA,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("person_key", String(200), nullable=False, index=True),
+    Column("person_key", Text, nullable=False, index=True),  # "email:" + up to 254 characters; PostgreSQL checks
     Column("purpose", String(20), nullable=False),
     Column("granted", Boolean, nullable=False),
     Column("source", String(80), nullable=False),

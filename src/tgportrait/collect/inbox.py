@@ -83,7 +83,7 @@ def _insert(engine: Engine) -> Any:
 
 
 def _row(update: Mapping[str, Any]) -> dict[str, Any]:
-    return {"update_id": update["update_id"], "kind": update_kind(update),
+    return {"update_id": update["update_id"], "kind": update_kind(update)[:64],  # PostgreSQL enforces String(64)
             "payload": json.dumps(update, ensure_ascii=False, separators=(",", ":")),
             "received_at": utcnow(), "processed": False}
 
@@ -100,7 +100,8 @@ def store_updates(state: State, updates: Iterable[Mapping[str, Any]]) -> list[bo
     first: dict[int, int] = {}
     for index, update in enumerate(batch):
         first.setdefault(update["update_id"], index)
-    rows = [_row(batch[index]) for index in first.values()]
+    # ascending update_id: concurrent PostgreSQL writers then wait on each other's rows in one order and never deadlock
+    rows = [_row(batch[first[update_id]]) for update_id in sorted(first)]
     inserted: set[int] = set()
     with state.engine.begin() as connection:
         for start in range(0, len(rows), INSERT_CHUNK):

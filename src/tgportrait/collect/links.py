@@ -86,6 +86,8 @@ def create_link(state: State, url: str, campaign: str) -> TrackedLink:
         raise InputError(f"link target '{url}' is not an http(s) URL", hint="Give a full URL such as https://shop.example/sale.")
     if not campaign.strip():
         raise InputError("the campaign name is empty", hint="Pass --campaign NAME.")
+    if len(campaign.strip()) > 120:  # the column is String(120), which PostgreSQL enforces
+        raise InputError(f"the campaign name is {len(campaign.strip())} characters long", hint="Use at most 120.")
     _ensure(state)
     link = TrackedLink(secrets.token_urlsafe(6), url, campaign.strip())
     with state.engine.begin() as connection:

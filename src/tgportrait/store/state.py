@@ -25,7 +25,9 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 
@@ -52,12 +54,13 @@ IMPORTS = Table(
     Column("quarantined", Integer, nullable=False),
     Column("by_type", JSON, nullable=False),
     Column("imported_at", DateTime, nullable=False),
+    Column("invalid_identifiers", JSON),  # {reason: n} rejected identifiers on the imported events
 )
 
 RUNS = Table(
     "runs", METADATA,
     Column("run_id", String(64), primary_key=True),
-    Column("engine", String(80), nullable=False),
+    Column("engine", Text, nullable=False),       # a Spark master URL can be long; PostgreSQL enforces lengths
     Column("status", String(16), nullable=False),
     Column("started_at", DateTime, nullable=False),
     Column("finished_at", DateTime),
@@ -92,7 +95,15 @@ def connect_state(url: str, workspace_root: Path) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     METADATA.create_all(engine)
+    _add_invalid_identifiers_column(engine)
     return engine
+
+
+def _add_invalid_identifiers_column(engine: Engine) -> None:
+    """Add ``imports.invalid_identifiers`` to a state database created before the column existed."""
+    if "invalid_identifiers" not in {column["name"] for column in inspect(engine).get_columns("imports")}:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE imports ADD COLUMN invalid_identifiers JSON"))
 
 
 class State:
@@ -137,11 +148,11 @@ class State:
             ]
 
     def record_import(self, source: str, file: str, imported: int, duplicates: int, quarantined: int,
-                      by_type: dict[str, int]) -> None:
+                      by_type: dict[str, int], invalid_identifiers: dict[str, int] | None = None) -> None:
         with self.engine.begin() as connection:
             connection.execute(insert(IMPORTS).values(
                 source=source, file=file, imported=imported, duplicates=duplicates, quarantined=quarantined,
-                by_type=by_type, imported_at=utcnow()))
+                by_type=by_type, imported_at=utcnow(), invalid_identifiers=invalid_identifiers or {}))
 
     def imports(self) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
