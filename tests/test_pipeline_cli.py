@@ -57,6 +57,21 @@ def test_quality_reports_before_and_after(built: tuple[Path, GeneratedCommunity]
     assert orders["quarantined"] == community.malformed_orders
     assert orders["invalid_by_reason"]["date in the future"] == community.future_orders
     assert quality["by_source"]["questionnaire"]["invalid_by_reason"]["blank questionnaire"] > 0
+    with community.customers_csv.open(newline="") as handle:    # the generator's junk phone '0000000' is rejected
+        junk_phones = sum(row["phone"] == "0000000" for row in csv.DictReader(handle))
+    customers = quality["by_source"]["crm_customers"]
+    assert customers["invalid_identifiers_by_reason"] == {"phone: not a valid phone number": junk_phones} == \
+        quality["before"]["invalid_identifiers_by_reason"]
+    assert (junk_phones, customers["invalid_identifiers"], quality["before"]["invalid_identifiers"]) == (3, 3, 3)
+    assert all(quality["by_source"][name]["invalid_identifiers"] == 0
+               for name in ("crm_orders", "questionnaire", "telegram_export"))
+    blocked = {name: row["consent_blocked"] for name, row in quality["by_source"].items()}
+    assert blocked == {"crm_customers": 147, "crm_orders": 216, "questionnaire": 372, "telegram_export": 3795}
+    assert (customers["consent_blocked_share"], quality["after"]["consent_blocked"],
+            quality["after"]["consent_blocked_share"]) == (round(147 / 283, 6), 4530, round(4530 / 11969, 6))
+    assert (customers["merged_deterministic"], customers["merged_fuzzy"], customers["merged_manual"]) == (177, 0, 0)
+    text = run("quality", "-w", str(workspace))
+    assert "Consent: 4,530 cleaned events (37.8%) belong to persons excluded from profiling" in " ".join(text.split())
 
 
 def test_persons_and_portrait_documents(built: tuple[Path, GeneratedCommunity]) -> None:

@@ -246,6 +246,29 @@ def test_stacked_quality_bars_are_on_one_scale(beauty_run: ReportData) -> None:
     assert widths == pytest.approx({name: count * unit for name, count in counts.items()}, rel=1e-3)
 
 
+def test_quality_section_shows_merges_shares_and_invalid_identifiers(beauty_run: ReportData) -> None:
+    quality = {**beauty_run.quality,
+               "before": {**beauty_run.quality["before"], "invalid_identifiers": 7,
+                          "invalid_identifiers_by_reason": {"phone: not a valid phone number": 5,
+                                                            "email: not an e-mail address": 2}},
+               "after": {**beauty_run.quality["after"], "redundant_share": 0.125, "consent_blocked_share": 0.25},
+               "identity": {"merged_deterministic": 90, "merged_fuzzy": 8, "merged_manual": 2},
+               "by_source": {"crm": {**beauty_run.quality["by_source"]["crm"], "merged_deterministic": 40,
+                                     "merged_fuzzy": 3, "merged_manual": 1, "redundant_share": 0.0,
+                                     "consent_blocked_share": 0.5,
+                                     "invalid_identifiers_by_reason": {"email: not an e-mail address": 2,
+                                                                       "phone: not a valid phone number": 5}},
+                             "telegram_export": beauty_run.quality["by_source"]["telegram_export"]}}
+    text = normalised(read_sections(render_report(replace(beauty_run, quality=quality))).text["quality"])
+    assert "Invalid identifiers (dropped, row kept) 7 —" in text
+    assert "Merged profiles (deterministic / fuzzy / manual) — 90 / 8 / 2" in text
+    assert "Redundant share (events) — 12.5%" in text
+    assert "Consent-blocked share (events) — 25.0%" in text
+    assert "crm 1,025 20 5 1,000 negative amount 5 40 / 3 / 1 0% 50.0% phone: not a valid phone number 5" in text
+    assert "number 5email: not an e-mail address 2 telegram_export" in text      # most frequent reason first
+    assert "telegram_export 9,100 80 20 9,000 missing from_id 15bad date 5 — — — none" in text
+
+
 def test_charts_are_accessible(beauty_run: ReportData) -> None:
     for chart_id, svg in charts(render_report(beauty_run)).items():
         assert svg.attrib["role"] == "img"
@@ -335,6 +358,7 @@ def test_sparse_rows_render_with_dashes_and_zeros(empty_run: ReportData) -> None
     sections = {name: normalised(text) for name, text in read_sections(render_report(sparse)).text.items()}
     assert "crm 0 0 0" in sections["imports"]
     assert "Duplication rate (profiles) — —" in sections["quality"]
+    assert "Merged profiles (deterministic / fuzzy / manual) — — Redundant share (events) — —" in sections["quality"]
     assert "Everyone 0 —" in sections["segments"]
     assert "No summary. No labels." in sections["portraits"]
 

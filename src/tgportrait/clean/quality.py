@@ -12,6 +12,11 @@ Definitions (also in docs/quality.md):
 - merged (per source and overall) = profile records joined to a person by a deterministic rule, a fuzzy
   (Splink) link or a manual merge;
 - redundant share = cleaned events of the redundant value tier / cleaned events (counted, not featured);
+- invalid identifiers (per source, by reason) = identifiers an importer rejected on a row it kept (the row
+  stays, the identifier is dropped), counted at ingest into the ``imports`` log; placeholders such as 'null'
+  are blanks, not invalid identifiers;
+- consent-blocked share = cleaned events of persons excluded from profiling by the compliance stage /
+  cleaned events;
 - pre-label coverage = persons with core data (any message or order) who got at least one label of the
   demand dimension / persons with core data.
 """
@@ -34,13 +39,17 @@ def quality_report(imports: list[dict[str, Any]], invalid_counts: list[dict[str,
                    residual_duplicates: int, identity_blocked: dict[str, int], refused_merges: int) -> dict[str, Any]:
     by_source: dict[str, dict[str, Any]] = defaultdict(lambda: {
         "records_in": 0, "imported": 0, "duplicates": 0, "quarantined": 0, "invalid": 0,
-        "invalid_by_reason": {}, "kept": 0})
+        "invalid_by_reason": {}, "kept": 0, "invalid_identifiers": 0, "invalid_identifiers_by_reason": {}})
     for entry in imports:
         source = by_source[entry["source"]]
         source["imported"] += entry["imported"]
         source["duplicates"] += entry["duplicates"]
         source["quarantined"] += entry["quarantined"]
         source["records_in"] += entry["imported"] + entry["duplicates"] + entry["quarantined"]
+        for reason, n in (entry.get("invalid_identifiers") or {}).items():
+            reasons = source["invalid_identifiers_by_reason"]
+            reasons[reason] = reasons.get(reason, 0) + int(n)
+            source["invalid_identifiers"] += int(n)
     for entry in invalid_counts:
         source = by_source[entry["source"]]
         source["invalid"] += entry["n"]
@@ -58,11 +67,18 @@ def quality_report(imports: list[dict[str, Any]], invalid_counts: list[dict[str,
     invalid = sum(s["invalid"] + s["quarantined"] for s in by_source.values())
     kept = sum(kept_by_source.values())
     duplicates_before = merged + residual_duplicates
+    identifier_reasons: dict[str, int] = defaultdict(int)
+    for source in by_source.values():
+        source["invalid_identifiers_by_reason"] = dict(sorted(source["invalid_identifiers_by_reason"].items()))
+        for reason, n in source["invalid_identifiers_by_reason"].items():
+            identifier_reasons[reason] += n
     return {
         "before": {
             "records": records_in, "invalid": invalid, "invalid_rate": _rate(invalid, records_in),
             "profile_records": profile_records, "duplicates": duplicates_before,
             "duplication_rate": _rate(duplicates_before, profile_records), "exact_duplicate_rows": exact_duplicates,
+            "invalid_identifiers": sum(identifier_reasons.values()),
+            "invalid_identifiers_by_reason": dict(sorted(identifier_reasons.items())),
         },
         "after": {
             "records": kept, "invalid": 0, "invalid_rate": 0.0,
@@ -118,6 +134,23 @@ def add_merges_and_tiers(report: dict[str, Any], identifiers: pa.Table,
     redundant = sum(tiers.get("redundant", 0) for tiers in by_tier.values())
     report["after"]["redundant"] = redundant
     report["after"]["redundant_share"] = _rate(redundant, sum(sum(tiers.values()) for tiers in by_tier.values()))
+
+
+def add_consent_blocked(report: dict[str, Any], clean: pa.Table, blocked_persons: set[str]) -> None:
+    """Add the cleaned events of persons excluded from profiling, per source and overall, with their share.
+
+    ``clean`` holds the cleaned events (``source``, ``person_id``) before the consent filter.
+    """
+    blocked_mask = pc.is_in(clean.column("person_id"), pa.array(sorted(blocked_persons), pa.string()))
+    totals = {row["source"]: row["source_count"]
+              for row in clean.group_by("source").aggregate([("source", "count")]).to_pylist()}
+    blocked = {row["source"]: row["source_count"] for row in
+               clean.filter(blocked_mask).group_by("source").aggregate([("source", "count")]).to_pylist()}
+    for name, source in report["by_source"].items():
+        source["consent_blocked"] = blocked.get(name, 0)
+        source["consent_blocked_share"] = _rate(source["consent_blocked"], totals.get(name, 0))
+    report["after"]["consent_blocked"] = sum(blocked.values())
+    report["after"]["consent_blocked_share"] = _rate(sum(blocked.values()), sum(totals.values()))
 
 
 def prelabel_coverage(features: pa.Table, labels: pa.Table, demand_dimension: str) -> dict[str, Any]:

@@ -55,12 +55,22 @@ def quality_command(workspace_dir: str | None, as_json: bool) -> None:
         print_json(report)
         return
     _print_quality_line(report)
-    table = Table("source", "records in", "duplicates", "quarantined", "invalid", "kept", "invalid reasons")
+    table = Table("source", "records in", "duplicates", "quarantined", "invalid", "kept", "invalid reasons",
+                  "merged det/fuzzy/manual", "redundant", "consent-blocked", "invalid identifiers")
     for source, row in report["by_source"].items():
         reasons = ", ".join(f"{reason}: {n}" for reason, n in row["invalid_by_reason"].items())
+        identifiers = ", ".join(f"{reason}: {n}" for reason, n in row.get("invalid_identifiers_by_reason", {}).items())
+        merged = "/".join(f"{row.get(f'merged_{kind}', 0):,}" for kind in ("deterministic", "fuzzy", "manual"))
         table.add_row(source, f"{row['records_in']:,}", f"{row['duplicates']:,}", f"{row['quarantined']:,}",
-                      f"{row['invalid']:,}", f"{row['kept']:,}", reasons)
+                      f"{row['invalid']:,}", f"{row['kept']:,}", reasons, merged,
+                      f"{row.get('redundant_share', 0.0):.1%}", f"{row.get('consent_blocked_share', 0.0):.1%}",
+                      identifiers)
     console.print(table)
+    before, after = report["before"], report["after"]
+    console.print(f"Consent: {after.get('consent_blocked', 0):,} cleaned events "
+                  f"({after.get('consent_blocked_share', 0.0):.1%}) belong to persons excluded from profiling; "
+                  f"redundant share {after.get('redundant_share', 0.0):.1%}; invalid identifiers dropped at import: "
+                  f"{before.get('invalid_identifiers', 0):,}")
     identity = report["identity"]
     console.print(f"Identity: {identity['profile_records']:,} profile records → {identity['persons']:,} persons "
                   f"({identity['merged_records']:,} merged); blocked identifiers: {identity['blocked_identifiers']}")

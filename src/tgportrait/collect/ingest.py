@@ -8,10 +8,14 @@ adds nothing: event ids are deterministic and the lake skips ids it already hold
 from __future__ import annotations
 
 import hashlib
+import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
     from tgportrait.workspace import Workspace
@@ -50,10 +54,30 @@ class ImportReport:
     duplicates: int
     quarantined: int
     by_type: dict[str, int]
+    invalid_identifiers: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"imported": self.imported, "duplicates": self.duplicates, "quarantined": self.quarantined,
                 "by_type": self.by_type}
+
+
+def invalid_identifier_reason(identifier: str, reason: str) -> str:
+    """The reason category of a rejected identifier: its field and the reason without the value or region."""
+    text = re.sub(r"'[^']*'\s*", "", reason).strip()
+    text = re.sub(r"\s+for [A-Z]{2}$", "", text).removeprefix("is ").strip()
+    return f"{identifier}: {text}"
+
+
+def count_invalid_identifiers(raw: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+    """Count the identifiers importers rejected, by reason, from the events' ``raw`` JSON ("invalid_identifiers")."""
+    counts: Counter[str] = Counter()
+    for text in raw.to_pylist():
+        if not text or '"invalid_identifiers"' not in text:
+            continue
+        rejected = json.loads(text).get("invalid_identifiers") or {}
+        for identifier, entry in rejected.items():
+            counts[invalid_identifier_reason(identifier, str(entry.get("reason") or "invalid"))] += 1
+    return dict(sorted(counts.items()))
 
 
 def with_folded_text(events: pa.Table) -> pa.Table:
@@ -69,12 +93,17 @@ def with_folded_text(events: pa.Table) -> pa.Table:
 
 
 def ingest(workspace: Workspace, parsed: ParsedInput) -> ImportReport:
-    """Append the parsed events to the lake and log the import; return the summary."""
+    """Append the parsed events to the lake and log the import; return the summary.
+
+    Rejected identifiers are counted on the newly written events only, so re-importing a file adds none.
+    """
     from tgportrait.clean.erasure import drop_tombstoned
 
     result = workspace.lake.append_events(with_folded_text(drop_tombstoned(workspace, parsed.events, parsed.file)))
-    report = ImportReport(result.written, result.duplicates, len(parsed.quarantined), result.by_type)
+    invalid = count_invalid_identifiers(pq.read_table(result.part, columns=["raw"]).column("raw")) \
+        if result.part is not None else {}
+    report = ImportReport(result.written, result.duplicates, len(parsed.quarantined), result.by_type, invalid)
     workspace.state.add_quarantine(parsed.source, [q.as_dict() for q in parsed.quarantined])
     workspace.state.record_import(parsed.source, parsed.file, report.imported, report.duplicates,
-                                  report.quarantined, report.by_type)
+                                  report.quarantined, report.by_type, invalid)
     return report

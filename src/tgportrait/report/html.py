@@ -22,21 +22,19 @@ from markupsafe import Markup
 
 from tgportrait.report.charts import (
     Bar,
-    StackedBar,
     format_count,
     format_percent,
     horizontal_bar_chart,
     hourly_activity_chart,
-    stacked_bar_chart,
     vertical_bar_chart,
 )
+from tgportrait.report.quality_view import QualitySource, quality_chart, quality_rates, quality_source
 
 TEMPLATE_NAME = "report.html.j2"
 STYLESHEET = "static/report.css"
 TOP_LABELS_PER_DIMENSION = 8
 EXAMPLE_PORTRAITS = 3
 TOP_LANGUAGES = 10
-QUALITY_SERIES = ("clean", "duplicates", "invalid")
 PATH_SEPARATOR = " › "
 
 
@@ -84,16 +82,6 @@ class ImportRow:
     duplicates: int
     quarantined: int
     by_type: list[tuple[str, int]]
-
-
-@dataclass(frozen=True)
-class QualitySource:
-    source: str
-    records_in: int
-    duplicates: int
-    invalid: int
-    kept: int
-    invalid_by_reason: list[tuple[str, int]]
 
 
 @dataclass(frozen=True)
@@ -198,17 +186,9 @@ def build_report_view(data: ReportData) -> ReportView:
         persons=data.persons,
         events=events,
         imports=imports,
-        quality_chart=_quality_chart(before, after),
-        quality_rates=[
-            ("Records", format_count(_number(before.get("records"))), format_count(_number(after.get("records")))),
-            ("Invalid rate (records)", format_percent(before.get("invalid_rate")),
-             format_percent(after.get("invalid_rate"))),
-            ("Profiles (before) / persons (after)", format_count(_number(before.get("profile_records"))),
-             format_count(_number(after.get("persons")))),
-            ("Duplication rate (profiles)", format_percent(before.get("duplication_rate")),
-             format_percent(after.get("duplication_rate"))),
-        ] if before or after else [],
-        quality_sources=[_quality_source(name, row) for name, row in (data.quality.get("by_source") or {}).items()],
+        quality_chart=quality_chart(before, after),
+        quality_rates=quality_rates(data.quality),
+        quality_sources=[quality_source(name, row) for name, row in (data.quality.get("by_source") or {}).items()],
         label_dimensions=_label_dimensions(data.label_distribution),
         segments=segments,
         segments_chart=_segments_chart(segments),
@@ -249,27 +229,6 @@ def _import_row(row: Mapping[str, Any]) -> ImportRow:
                      key=lambda item: -item[1])
     return ImportRow(str(row.get("source", "")), str(row.get("file", "")), int(_number(row.get("imported"))),
                      int(_number(row.get("duplicates"))), int(_number(row.get("quarantined"))), by_type)
-
-
-def _quality_chart(before: Mapping[str, Any], after: Mapping[str, Any]) -> Markup | None:
-    rows = []
-    for name, side in (("Before", before), ("After", after)):
-        records = _number(side.get("records"))
-        duplicates = _number(side.get("exact_duplicate_rows"))      # rows imported twice (profiles: see the table)
-        invalid = _number(side.get("invalid"))
-        clean = max(records - duplicates - invalid, 0.0)
-        rows.append(StackedBar(name, (clean, duplicates, invalid), f"{format_count(records)} records"))
-    if not any(sum(row.values) for row in rows):
-        return None
-    return stacked_bar_chart("chart-quality", "Records before and after cleaning", rows, QUALITY_SERIES,
-                             value_axis_label="records")
-
-
-def _quality_source(name: str, row: Mapping[str, Any]) -> QualitySource:
-    reasons = sorted(((str(reason), int(_number(n))) for reason, n in (row.get("invalid_by_reason") or {}).items()),
-                     key=lambda item: -item[1])
-    return QualitySource(str(name), int(_number(row.get("records_in"))), int(_number(row.get("duplicates"))),
-                         int(_number(row.get("invalid"))), int(_number(row.get("kept"))), reasons)
 
 
 def _label_dimensions(distribution: list[dict[str, Any]]) -> list[LabelDimension]:
