@@ -21,10 +21,13 @@ AS_OF = datetime(2026, 11, 30)
 BAD_EMAIL = "email: not an e-mail address (expected local@domain.tld)"
 BAD_PHONE = "phone: not a valid phone number"
 BAD_USERNAME = "telegram_username: not a Telegram username (5-32 characters of a-z, 0-9 and _)"
+NULL_PHONE = "phone: placeholder is not a value"
+NULL_EMAIL = "email: placeholder is not a value"
+INVALID = {BAD_EMAIL: 1, BAD_PHONE: 1, BAD_USERNAME: 1, NULL_PHONE: 1, NULL_EMAIL: 1}
 CUSTOMERS = ("customer_id,full_name,phone,email,birth_date,country,telegram_username\n"
              "C1,Anna Berg,+44 7400 123456,anna@example.com,1990-01-02,GB,anna_berg\n"
              "C2,Bob Crane,12345,bob@,1985-03-04,GB,\n"            # bad phone, e-mail without a domain
-             "C3,Cara Dunn,null,null,1979-05-06,GB,ab\n"           # 'null' placeholders are blanks; username too short
+             "C3,Cara Dunn,null,null,1979-05-06,GB,ab\n"           # 'null' placeholders are junk; username too short
              "C4,Dan Eve,+44 7400 654321,dan@example.com,1992-07-08,GB,\n")
 
 
@@ -54,15 +57,14 @@ def test_quality_counts_invalid_identifiers_and_consent_blocked(tmp_path: Path) 
     workspace = Workspace.open(tmp_path / "ws")
     import_file(workspace, "crm-customers", csv)
     import_file(workspace, "crm-customers", csv)                       # re-import: no new invalid identifiers
-    assert [entry["invalid_identifiers"] for entry in workspace.state.imports()] == [
-        {BAD_EMAIL: 1, BAD_PHONE: 1, BAD_USERNAME: 1}, {}]
+    assert [entry["invalid_identifiers"] for entry in workspace.state.imports()] == [INVALID, {}]
 
     first = build(workspace, as_of=AS_OF)
     customers = first.quality["by_source"]["crm_customers"]
-    assert customers["invalid_identifiers"] == 3
-    assert customers["invalid_identifiers_by_reason"] == {BAD_EMAIL: 1, BAD_PHONE: 1, BAD_USERNAME: 1}
-    assert first.quality["before"]["invalid_identifiers"] == 3
-    assert first.quality["before"]["invalid_identifiers_by_reason"] == {BAD_EMAIL: 1, BAD_PHONE: 1, BAD_USERNAME: 1}
+    assert customers["invalid_identifiers"] == 5
+    assert customers["invalid_identifiers_by_reason"] == INVALID
+    assert first.quality["before"]["invalid_identifiers"] == 5
+    assert first.quality["before"]["invalid_identifiers_by_reason"] == INVALID
     assert customers["invalid"] == 0 and customers["kept"] == 4           # a bad identifier never rejects the row
     assert (customers["consent_blocked"], customers["consent_blocked_share"]) == (0, 0.0)   # UK: opt-out basis
     assert first.counts["excluded_by_consent"] == 0
@@ -80,7 +82,7 @@ def test_quality_counts_invalid_identifiers_and_consent_blocked(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert " ".join(result.output.split()).count(
         "Consent: 1 cleaned events (25.0%) belong to persons excluded from profiling; redundant share 0.0%; "
-        "invalid identifiers dropped at import: 3") == 1
+        "invalid identifiers dropped at import: 5") == 1
 
 
 def test_an_old_state_database_gets_the_invalid_identifiers_column(tmp_path: Path) -> None:

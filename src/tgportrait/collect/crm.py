@@ -244,11 +244,21 @@ def parse_crm_orders(path: Path, settings: Settings, mapping: dict[str, str]) ->
 
 def _identifier(values: pd.Series, results: list[tuple[Any, str | None]], field: str,
                 invalid: list[dict[str, Any]]) -> list[Any]:
-    """The normalised identifiers; a rejected non-blank value and its reason are recorded in ``invalid``."""
+    """The normalised identifiers; a rejected value and its reason are recorded in ``invalid``.
+
+    An empty cell is simply absent. A cell holding only whitespace or a placeholder ('null', 'none',
+    'n/a', 'nan') never links either, but it is junk someone typed, so it is recorded as invalid.
+    """
     blank = blank_mask(values)
     for index, (value, reason) in enumerate(results):
-        if value is None and not blank[index]:
-            invalid[index][field] = {"value": str(values[index]).strip(), "reason": reason}
+        if value is not None:
+            continue
+        raw = values[index]
+        text = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw)
+        if not blank[index]:
+            invalid[index][field] = {"value": text.strip(), "reason": reason}
+        elif text:
+            invalid[index][field] = {"value": text.strip(), "reason": f"placeholder '{text.strip()}' is not a value"}
     return [value for value, _ in results]
 
 
