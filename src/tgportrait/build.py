@@ -131,11 +131,16 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
                     n=ibis._.count()), "invalid_counts")
             valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),
                                 lexicon)
-            clean, clean_arrow = _materialise(engine, value_tiers(valid, settings.value_tiers).select(*CLEAN_COLUMNS),
-                                              folder, "events_clean")
+            # events_clean can be the biggest table of a run: the engine streams it to disk, and only the
+            # key columns the quality report counts come back to the driver
+            clean = engine.materialise(value_tiers(valid, settings.value_tiers).select(*CLEAN_COLUMNS),
+                                       folder / "events_clean", "events_clean")
+            clean_arrow = engine.execute(clean.select("event_id", "source", "person_id", "value_tier"), "clean_keys")
         with _timed(timings, "compliance"):
             say("applying consent and compliance rules")
-            decisions = compliance_decisions(state, clean_arrow, identity.identifiers, as_of)
+            consent_evidence = engine.execute(
+                clean.filter(clean.type.isin(["questionnaire_answer", "customer_profile", "stop"])), "consent_evidence")
+            decisions = compliance_decisions(state, consent_evidence, identity.identifiers, as_of)
             allowed = engine.from_arrow(allowed_table(decisions), "allowed")
             profiled = allowed.filter(allowed.profiling).select("person_id")
             clean = clean.semi_join(profiled, "person_id")  # no consent to profiling: nothing derived below
@@ -148,7 +153,7 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
                                    engine.from_arrow(hints, "language_hints"), as_of, repurchase)
             features_expr = build_features(inputs, lexicon, feature_names(settings.industry))
             features, features_arrow = _materialise(engine, features_expr, folder, "features")
-            activity_table, _ = _materialise(engine, clean.select(*ACTIVITY_COLUMNS), folder, "activity")
+            activity_table = engine.materialise(clean.select(*ACTIVITY_COLUMNS), folder / "activity", "activity")
         with _timed(timings, "labels"):
             say("assigning labels")
             tables = RuleTables(features=features, labels=None, events=activity_table, now=as_of)
