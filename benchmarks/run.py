@@ -35,12 +35,14 @@ from tgportrait.workspace import Workspace
 
 BASELINE_FEATURES = ("orders_90d", "orders_total", "spend_365d_usd", "avg_order_usd", "messages_90d",
                      "reactions_90d", "active_days_90d", "last_seen_days")
+BASELINE_COLUMNS = ("event_id", "person_id", "type", "occurred_at", "order_id", "amount_usd", "count", "value_tier")
 SEGMENT_RULE = 'orders_90d >= 1 and messages_90d >= 5 and region in ("ID", "MY", "VN")'
 
 
 def pandas_features(events_clean: Path, as_of: datetime) -> pd.DataFrame:
     """The baseline: the same features, written the obvious way in pandas."""
-    frame = pd.concat([pd.read_parquet(p) for p in sorted(events_clean.glob("*.parquet"))], ignore_index=True)
+    parts = sorted(events_clean.glob("*.parquet"))
+    frame = pd.concat([pd.read_parquet(p, columns=list(BASELINE_COLUMNS)) for p in parts], ignore_index=True)
     if "value_tier" in frame.columns:   # redundant events (emoji-only, sticker spam) are kept but not counted
         frame = frame[frame["value_tier"] != "redundant"]
     age_days = (pd.Timestamp(as_of) - frame["occurred_at"]).dt.total_seconds() // 86400
@@ -81,6 +83,11 @@ def engine_subset_seconds(workspace: Workspace, run_dir: Path, as_of: datetime) 
     return seconds
 
 
+def peak_rss_mb() -> int:
+    """The process's peak resident memory so far (it only grows: read after each phase, it bounds that phase)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     result = function(*args, **kwargs)
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     chats = max(1, args.users // 25_000)
     community, generate_seconds = timed(generate_community, args.workspace / "inputs", users=args.users,
                                         seed=args.seed, chats=chats)
+    peaks = {"generate": peak_rss_mb()}
     files = [("telegram-export", p) for p in community.telegram_exports]
     files += [("crm-customers", community.customers_csv), ("crm-orders", community.orders_csv),
               ("questionnaire", community.questionnaire_csv)]
@@ -112,10 +120,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         report, seconds = timed(import_file, workspace, kind, path)
         imported += report.imported
         import_seconds += seconds
-    build_report, build_seconds = timed(build, workspace)
+    peaks["import"] = peak_rss_mb()
+    build_report, build_seconds = timed(build, workspace, progress=lambda stage: print(
+        f"{time.strftime('%H:%M:%S')} build: {stage} (peak RSS so far {peak_rss_mb()} MB)", flush=True))
+    peaks["build"] = peak_rss_mb()
     segment, segment_seconds = timed(run_segment, workspace, SEGMENT_RULE)
     run_dir = workspace.lake.run_dir(build_report.run_id)
     baseline, pandas_seconds = timed(pandas_features, run_dir / "events_clean", build_report.as_of)
+    peaks["pandas_baseline"] = peak_rss_mb()
     ours = pq.read_table(run_dir / "features").to_pandas().set_index("person_id")
     mismatches = {}
     for name in BASELINE_FEATURES:
@@ -136,7 +148,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "same_features_engine_vs_pandas": round(subset_seconds / pandas_seconds, 3),
         "segment_count": segment.count,
         "baseline_mismatches": mismatches,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb_after": peaks,
     }
     (args.workspace / "bench-results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

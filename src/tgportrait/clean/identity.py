@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +143,12 @@ class Guardrails:
         return None
 
 
+def _record_rows(records: pa.Table) -> Iterator[dict[str, object]]:
+    """The records as dicts, a batch at a time (a list of a few million dicts would hold gigabytes)."""
+    for batch in records.to_batches(max_chunksize=65_536):
+        yield from batch.to_pylist()
+
+
 def _record_identifiers(row: dict[str, object]) -> list[Identifier]:
     found = []
     for id_type in IDENTIFIER_TYPES:
@@ -164,28 +171,29 @@ def resolve_identities(records: pa.Table, settings: IdentitySettings,
     """
     guardrails = Guardrails(settings)
     priority = _priority(settings)
-    rows = records.to_pylist()
     blocked: dict[str, int] = defaultdict(int)
-    blocked_keys: set[str] = set()
+    reason_of: dict[str, str | None] = {}               # key -> why it may not link (each value checked once)
     sources: dict[str, set[str]] = defaultdict(set)
     origins: dict[str, set[str]] = defaultdict(set)     # key -> "source|record id" (the CRM or Telegram id)
     tg_users_of_value: dict[str, set[str]] = defaultdict(set)
     record_nodes: list[list[Identifier]] = []
-    for row in rows:
+    for row in _record_rows(records):
         identifiers = _record_identifiers(row)
         tg = next((i.value for i in identifiers if i.type == "tg_user_id"), None)
         crm = next((i.value for i in identifiers if i.type == "crm_customer_id"), None)
         owner = f"tg:{tg}" if tg else (f"crm:{crm}" if crm else None)
+        source = str(row.get("source") or "")
         usable = []
         for identifier in identifiers:
-            sources[identifier.key].add(str(row.get("source") or ""))
-            if (crm or tg) and len(origins[identifier.key]) < MAX_ORIGINS:
-                origins[identifier.key].add(f"{row.get('source') or ''}|{crm or tg}")
-            reason = guardrails.blocked_reason(identifier)
-            if reason:
-                if identifier.key not in blocked_keys:
-                    blocked[reason] += 1
-                    blocked_keys.add(identifier.key)
+            key = identifier.key
+            sources[key].add(source)
+            if (crm or tg) and len(origins[key]) < MAX_ORIGINS:
+                origins[key].add(f"{source}|{crm or tg}")
+            if key not in reason_of:
+                reason_of[key] = guardrails.blocked_reason(identifier)
+                if reason_of[key]:
+                    blocked[str(reason_of[key])] += 1
+            if reason_of[key]:
                 continue
             if owner and identifier.type not in ("tg_user_id", "crm_customer_id"):
                 tg_users_of_value[identifier.key].add(owner)
@@ -276,7 +284,7 @@ def resolve_identities(records: pa.Table, settings: IdentitySettings,
         "sources": pa.array(source_lists, pa.string()),
         "origins": pa.array(origin_lists, pa.string()),
     })
-    return IdentityResult(table, len(members), len(rows), dict(blocked), refused)
+    return IdentityResult(table, len(members), records.num_rows, dict(blocked), refused)
 
 
 def explain_person(identities: pa.Table, person_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tgportrait.portrait.summary import summarise
 
@@ -40,16 +41,47 @@ def _rounded(value: Any) -> Any:
     return round(value, 2) if isinstance(value, float) else value
 
 
+PERSONS_PER_BATCH = 50_000   # persons assembled at a time: the driver holds one batch's labels, not all
+
+
 def build_portraits(features: pa.Table, labels: pa.Table, identifiers: pa.Table, computed_at: datetime,
                     fresh_days: int, level1_ids: dict[str, str] | None = None) -> pa.Table:
-    """Portrait rows for every person in ``features``; labels sorted by weight (highest first)."""
-    level1_ids = level1_ids or {}
+    """Portrait rows for every person in ``features`` (sorted by person id); labels by weight, highest first.
+
+    Persons are assembled in batches of ``PERSONS_PER_BATCH`` (a range of person ids each), so memory
+    stays flat however many labels a run has; a label's evidence is copied as the JSON text the
+    engine wrote, not parsed and written again.
+    """
+    features = features.sort_by("person_id")
+    person_ids = features.column("person_id")
+    parts = []
+    for start in range(0, max(features.num_rows, 1), PERSONS_PER_BATCH):
+        batch = features.slice(start, PERSONS_PER_BATCH)
+        if batch.num_rows == 0:
+            break
+        low = person_ids[start].as_py()
+        high = person_ids[start + batch.num_rows].as_py() if start + batch.num_rows < features.num_rows else None
+        parts.append(_portrait_batch(batch, _person_range(labels, low, high), _person_range(identifiers, low, high),
+                                     computed_at, fresh_days, level1_ids or {}))
+    return pa.concat_tables(parts) if parts else PORTRAITS.empty_table()
+
+
+def _person_range(table: pa.Table, low: str, high: str | None) -> pa.Table:
+    """The rows of ``table`` whose person id is in [low, high) (high None: no upper end)."""
+    mask = pc.greater_equal(table.column("person_id"), low)
+    if high is not None:
+        mask = pc.and_(mask, pc.less(table.column("person_id"), high))
+    return table.filter(mask)
+
+
+def _portrait_batch(features: pa.Table, labels: pa.Table, identifiers: pa.Table, computed_at: datetime,
+                    fresh_days: int, level1_ids: dict[str, str]) -> pa.Table:
     labels_by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in labels.to_pylist():
         labels_by_person[row["person_id"]].append({
             "id": row["label_id"], "name": row["level3"], "path": [row["level1"], row["level2"], row["level3"]],
             "level1_id": level1_ids.get(row["level1"], row["level1"]), "weight": round(row["weight"], 4),
-            "evidence": json.loads(row["evidence"]) if row["evidence"] else None,
+            "evidence": row["evidence"] or "null",
         })
     identifiers_by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in identifiers.to_pylist():
@@ -67,14 +99,20 @@ def build_portraits(features: pa.Table, labels: pa.Table, identifiers: pa.Table,
         columns["summary"].append(summarise(row, person_labels))
         columns["identifiers"].append(json.dumps(identifiers_by_person.get(person_id, []), ensure_ascii=False))
         columns["attributes"].append(json.dumps(attributes, ensure_ascii=False))
-        columns["labels"].append(json.dumps(
-            [{key: item[key] for key in ("id", "path", "weight", "evidence")} for item in person_labels],
-            ensure_ascii=False))
+        columns["labels"].append(_labels_json(person_labels))
         columns["facts"].append(json.dumps(facts, ensure_ascii=False))
         columns["label_count"].append(len(person_labels))
         columns["computed_at"].append(computed_at)
         columns["fresh_until"].append(fresh_until)
     return pa.Table.from_pydict(columns, schema=PORTRAITS)
+
+
+def _labels_json(labels: list[dict[str, Any]]) -> str:
+    """The labels as a JSON array; each label's evidence is already JSON text and goes in as it is."""
+    items = [f'{{"id": {json.dumps(item["id"], ensure_ascii=False)}, '
+             f'"path": {json.dumps(item["path"], ensure_ascii=False)}, '
+             f'"weight": {json.dumps(item["weight"])}, "evidence": {item["evidence"]}}}' for item in labels]
+    return "[" + ", ".join(items) + "]"
 
 
 def portrait_document(row: dict[str, Any]) -> dict[str, Any]:
