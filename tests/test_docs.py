@@ -15,8 +15,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 def _commands(command: click.Command, prefix: tuple[str, ...] = ()) -> list[str]:
     if isinstance(command, click.Group):
-        return [name for sub_name, sub in sorted(command.commands.items())
-                for name in _commands(sub, (*prefix, sub_name))]
+        context = click.Context(command)
+        return [name for sub_name in command.list_commands(context)
+                for name in _commands(command.get_command(context, sub_name), (*prefix, sub_name))]
     return [" ".join(prefix)]
 
 

@@ -10,10 +10,15 @@ import os
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tgportrait.config import CONFIG_FILE_NAME, INDUSTRIES, Settings, load_settings
 from tgportrait.errors import ConfigError, WorkspaceNotFound
-from tgportrait.store import Engine, Lake, State, connect_engine, connect_state
+
+if TYPE_CHECKING:  # the store (Ibis, DuckDB, SQLAlchemy) is imported when a workspace first uses it
+    from tgportrait.store.engine import Engine
+    from tgportrait.store.lake import Lake
+    from tgportrait.store.state import State
 
 WORKSPACE_ENV = "TGPORTRAIT_WORKSPACE"
 
@@ -103,14 +108,20 @@ class Workspace:
 
     @cached_property
     def lake(self) -> Lake:
+        from tgportrait.store.lake import Lake
+
         return Lake(self.root / self.settings.lake_path)
 
     @cached_property
     def state(self) -> State:
+        from tgportrait.store.state import State, connect_state
+
         return State(connect_state(self.settings.state_url, self.root))
 
     @cached_property
     def engine(self) -> Engine:
+        from tgportrait.store.engine import connect_engine
+
         return connect_engine(self.settings.engine, self.root / ".scratch")
 
     def close(self) -> None:

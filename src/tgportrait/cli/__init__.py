@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
-from tgportrait.cli.commands import register_commands
+from tgportrait.cli.commands import LazyGroup
 from tgportrait.cli.common import CONTEXT_SETTINGS, run_guarded
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--workspace", "-w", type=click.Path(file_okay=False), default=None,
               help="Workspace folder (default: env TGPORTRAIT_WORKSPACE, else the current directory).")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
@@ -28,8 +28,6 @@ def cli(context: click.Context, workspace: str | None, debug: bool) -> None:
     context.obj["workspace"] = workspace
     context.obj["debug"] = debug
 
-
-register_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> Any:
