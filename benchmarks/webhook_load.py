@@ -6,7 +6,9 @@ Updates are the full Updates of ``../shared/data/botapi_updates`` (messages, edi
 callback queries, member changes, ...) with fresh update ids, users and message ids. A share of them is
 sent twice (Telegram redelivers), and the server is killed (SIGKILL) and restarted once half of the
 requests have been acknowledged; clients retry refused or failed requests like Telegram does. At the
-end the inbox must hold every update exactly once. Prints one JSON document.
+end the inbox must hold every update exactly once. Prints one JSON document. The workspace folder
+is recreated (it must be empty or an earlier benchmark workspace). The clients are small asyncio
+HTTP/1.1 keep-alive connections (``Connection``) so that the load generator leaves the server a core.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -121,32 +124,66 @@ class Server:
             self.process.wait(timeout=30)
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 client connection (asyncio streams, pre-encoded requests).
+
+    A deliberately small client: the load generator shares the 2 cores with the server, and aiohttp's
+    client spent about as much CPU per request as the server itself.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, request: bytes) -> tuple[int, dict[str, Any]]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 10)
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, json.loads(await self.reader.readexactly(length))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def encode_request(body: bytes) -> bytes:
+    return (b"POST /telegram/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"X-Telegram-Bot-Api-Secret-Token: " + SECRET.encode() + b"\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
 async def send_all(port: int, requests: list[dict[str, Any]], clients: int, on_half: Any) -> dict[str, Any]:
     """Send every request until it is answered 200; return counts and timings."""
-    import aiohttp
-
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for request in requests:
-        queue.put_nowait(json.dumps(request).encode())
+        queue.put_nowait(encode_request(json.dumps(request).encode()))
     counts = {"acknowledged": 0, "stored": 0, "duplicates": 0, "retries": 0}
     half = len(requests) // 2
     restart: dict[str, float] = {}
 
-    async def client(session: aiohttp.ClientSession) -> None:
+    async def client() -> None:
+        connection = Connection(port)
         while True:
             try:
-                body = queue.get_nowait()
+                request = queue.get_nowait()
             except asyncio.QueueEmpty:
+                connection.close()
                 return
             while True:
                 try:
-                    async with session.post(url, data=body, headers=headers) as response:
-                        answer = await response.json() if response.status == 200 else None
-                except (TimeoutError, aiohttp.ClientError):
-                    answer = None
-                if answer is not None:
+                    status, answer = await connection.post(request)
+                except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+                    connection.close()
+                    status, answer = 0, {}
+                if status == 200:
                     break
                 counts["retries"] += 1
                 await asyncio.sleep(0.05)
@@ -158,10 +195,7 @@ async def send_all(port: int, requests: list[dict[str, Any]], clients: int, on_h
                 restart["seconds"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    connector = aiohttp.TCPConnector(limit=clients)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        await asyncio.gather(*(client(session) for _ in range(clients)))
+    await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - started
     return {**counts, "seconds": elapsed, "restart_seconds": restart.get("seconds", 0.0)}
 
@@ -172,7 +206,11 @@ def run_load(workspace_dir: Path, updates: int = 20_000, clients: int = 50, dupl
     from tgportrait.collect.inbox import inbox_stats, stored_updates
     from tgportrait.workspace import Workspace
 
-    Workspace.init(workspace_dir, "beauty", force=True).close()
+    if workspace_dir.exists() and any(workspace_dir.iterdir()):
+        if not (workspace_dir / "tgportrait.toml").exists():
+            raise SystemExit(f"{workspace_dir} is not empty and not a tgportrait workspace; choose another --workspace")
+        shutil.rmtree(workspace_dir)     # a fresh inbox: otherwise every update would answer "already stored"
+    Workspace.init(workspace_dir, "beauty").close()
     unique = make_updates(updates, seed)
     rng = random.Random(seed)
     requests = unique + rng.sample(unique, int(updates * duplicates))
@@ -203,8 +241,11 @@ def run_load(workspace_dir: Path, updates: int = 20_000, clients: int = 50, dupl
         "seconds": round(result["seconds"], 2), "restart_seconds": round(result["restart_seconds"], 2),
         "requests_per_second": round(len(requests) / serving, 1),
         "requests_per_second_wall": round(len(requests) / result["seconds"], 1),
+        "updates_per_second": round(updates / serving, 1),
+        "updates_per_second_wall": round(updates / result["seconds"], 1),
         "server_cpu_seconds": round(server.cpu_seconds, 2),
         "requests_per_server_cpu_second": round(len(requests) / server.cpu_seconds, 1) if server.cpu_seconds else None,
+        "updates_per_server_cpu_second": round(updates / server.cpu_seconds, 1) if server.cpu_seconds else None,
         "load_average_1min": round(os.getloadavg()[0], 1),
     }
 

@@ -13,9 +13,24 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "Portrait", "username": "portrait_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+def decode_params(content_type: str | None, body: bytes) -> dict[str, Any]:
+    """Parameters as Telegram reads them: a JSON body, or a form (aiogram) whose JSON-looking values are decoded."""
+    if not (content_type or "").startswith("application/x-www-form-urlencoded"):
+        return dict(json.loads(body or b"{}"))
+    params: dict[str, Any] = {}
+    for name, value in parse_qsl(body.decode(), keep_blank_values=True):
+        try:
+            decoded = json.loads(value)
+        except json.JSONDecodeError:
+            decoded = value
+        params[name] = decoded if isinstance(decoded, (dict, list, int, bool)) else value
+    return params
 
 
 class BotApiStub:
@@ -36,7 +51,7 @@ class BotApiStub:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b"{}"
-                status, answer = stub.answer(self.path, json.loads(body or b"{}"))
+                status, answer = stub.answer(self.path, decode_params(self.headers.get("Content-Type"), body))
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

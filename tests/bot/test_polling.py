@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.telegram_stub import BotApiStub
 from tgportrait.activate.telegram import TelegramClient
-from tgportrait.bot.handlers import BotContext
+from tgportrait.bot.dispatch import BotContext
 from tgportrait.bot.polling import poll
 from tgportrait.collect.inbox import inbox_stats
 from tgportrait.workspace import Workspace
@@ -22,7 +22,7 @@ def test_poll_stores_handles_and_advances_the_offset(stub: BotApiStub, client: T
         {"update_id": 70, "message": {"message_id": 1, "date": 1767225600, "from": USER,
                                       "chat": {"id": 42, "type": "private"}, "text": "/start"}},
     ]
-    report = poll(BotContext(workspace, client), timeout=0, max_polls=2)
+    report = poll(BotContext(workspace, client.base_url, stub.token), timeout=0, max_polls=2)
     assert (report.polls, report.received, report.stored, report.offset) == (2, 3, 2, 72)
     assert inbox_stats(workspace.state)["updates"] == 2
     offsets = [params.get("offset") for method, params in stub.calls if method == "getUpdates"]
@@ -37,7 +37,7 @@ def test_a_blocked_user_does_not_stop_the_poller(stub: BotApiStub, client: Teleg
     stub.blocked_chats.add(42)
     stub.pending_updates = [{"update_id": 80, "message": {"message_id": 1, "date": 1767225600, "from": USER,
                                                           "chat": {"id": 42, "type": "private"}, "text": "/stop"}}]
-    report = poll(BotContext(workspace, client), timeout=0, max_polls=1)
+    report = poll(BotContext(workspace, client.base_url, stub.token), timeout=0, max_polls=1)
     assert (report.stored, inbox_stats(workspace.state)["by_kind"]) == (1, {"message": 1})
 
 
@@ -51,7 +51,7 @@ def test_no_profiling_consent_means_no_questionnaire_and_late_callbacks_still_co
                                                            "data": data}}
 
     stub.pending_updates = [press(90, "c:profiling:n"), press(91, "c:marketing:y"), press(92, "c:sensitive:n")]
-    poll(BotContext(workspace, client), timeout=0, max_polls=1)
+    poll(BotContext(workspace, client.base_url, stub.token), timeout=0, max_polls=1)
     assert stub.sent_texts(42) == ["¿Podemos usar tus datos para enviarte ofertas y novedades?",
                                    "¿Podemos usar tus datos para intereses que pueden ser sensibles (por ejemplo, "
                                    "afecciones de la piel)?", "¡Listo, gracias!"]
@@ -65,7 +65,7 @@ def test_blocking_the_bot_withdraws_marketing(stub: BotApiStub, client: Telegram
         "chat": {"id": 42, "type": "private", "first_name": "Ana"}, "from": USER, "date": 1767225600,
         "old_chat_member": {"user": bot, "status": "member"},
         "new_chat_member": {"user": bot, "status": "kicked", "until_date": 0}}}]
-    poll(BotContext(workspace, client), timeout=0, max_polls=1)
+    poll(BotContext(workspace, client.base_url, stub.token), timeout=0, max_polls=1)
     decision = consents_of(workspace.state, "tg_user_id:42")["marketing"]
     assert (decision.granted, decision.source) == (False, "bot:blocked")
     assert stub.sent_texts(42) == []

@@ -35,7 +35,8 @@ def test_default_is_the_strictest() -> None:
 
 @pytest.mark.parametrize(("region", "expected"), [
     ("ID", "ID"), ("de", "EU"), ("FR", "EU"), ("NO", "EU"), ("GB", "UK"), ("UK", "UK"), ("US-CA", "US-CA"),
-    ("US", "default"), ("XX", "default"), (None, "default"), ("", "default")])
+    ("US", "default"), ("XX", "default"), (None, "default"), ("", "default"),
+    ("GG", "UK"), ("JE", "UK"), ("IM", "UK")])   # Crown dependencies: phonenumbers gives them for +44 7911, ...
 def test_region_maps_to_jurisdiction(region: str | None, expected: str) -> None:
     assert jurisdiction_of(region).region == expected
 
@@ -93,3 +94,35 @@ def test_region_evidence_order_and_withdrawal() -> None:
     decision = decide(evidence)
     assert decision.allowed == {"profiling": True, "marketing": False, "sensitive": False}
     assert decision.reasons[2].startswith("marketing: denied: refused by stop at 2026-07-01T00:00:00")
+
+
+def test_crown_dependency_phone_numbers_get_the_uk_rules() -> None:
+    from tgportrait.clean.regions import region_of_phone
+
+    regions = [region_of_phone(number) for number in ("+447911123456", "+447797123456", "+447624123456")]
+    assert regions == ["GG", "JE", "IM"]
+    decision = decide(Evidence("p1", phone_region=regions[0], age=30))
+    assert (decision.region, decision.jurisdiction.region) == ("GG", "UK")
+    assert decision.reasons[0] == "region GG (phone) -> rules compliance/UK.yaml"
+
+
+def test_the_telegram_language_is_reported_but_never_decides() -> None:
+    decision = decide(Evidence("p1", language_hint="ID", age=30))
+    assert (decision.region, decision.jurisdiction.region) == (None, "default")
+    assert decision.reasons[0] == ("region unknown (no evidence; Telegram language suggests ID, too weak to decide) "
+                                   "-> rules compliance/default.yaml")
+    assert decide(Evidence("p1", phone_region="BR", language_hint="ID", age=30)).reasons[0] == (
+        "region BR (phone) -> rules compliance/BR.yaml")
+
+
+def test_language_codes_in_clean_events_become_the_hint() -> None:
+    import pyarrow as pa
+
+    from tgportrait.clean.compliance import gather_evidence
+    from tgportrait.store.tables import EVENTS
+
+    rows = [{"person_id": "p1", "type": "message", "occurred_at": AT, "language_code": code} for code in ("en", "id")]
+    clean = pa.Table.from_pylist([{name: row.get(name) for name in EVENTS.names} for row in rows], schema=EVENTS)
+    clean = clean.append_column("person_id", pa.array(["p1", "p1"]))
+    identifiers = pa.table({"person_id": ["p1"], "id_type": ["tg_user_id"], "id_value": ["42"]})
+    assert gather_evidence(clean, identifiers, [], AT)["p1"].language_hint == "ID"

@@ -115,3 +115,43 @@ def test_forget_person_by_typed_key_works_before_any_build(workspace: Workspace,
     assert [row["person_key"] for row in consent_ledger(workspace.state)] == ["tg_user_id:700002"]
     assert result["tombstones"] == 2 and result["request"]["jurisdiction"] == "default"
     assert result["request"]["due_at"] > result["request"]["received_at"]
+
+
+def test_redaction_matches_whole_words_and_full_names_only() -> None:
+    from tgportrait.clean.erasure import _redact, erasure_needles
+
+    needles = erasure_needles({("tg_user_id", "4242"), ("tg_username", "siti_glow"), ("tg_user_id", "77")},
+                              {"Siti Rahmawati", "Rina", "Beauty"})
+    assert needles == ["Siti Rahmawati", "siti_glow", "4242"]
+    texts = pa.table({"text": ["thanks Siti Rahmawati!", "ask @siti_glow", "Marina loves Beauty serum",
+                               "order 142420 shipped", "id 4242.", None]})
+    assert _redact(texts, needles).column("text").to_pylist() == [
+        "thanks [erased]!", "ask @[erased]", "Marina loves Beauty serum", "order 142420 shipped", "id [erased].", None]
+
+
+def test_cli_forget_erases_the_bot_inbox_and_links_by_telegram_id(workspace: Workspace) -> None:
+    import json
+
+    from tgportrait.collect.inbox import inbox_stats, store_update, stored_updates
+    from tgportrait.collect.links import LINK_CLICKS, LINK_RECIPIENTS, create_link, link_key, personal_link
+
+    def reaction(update_id: int, user_id: int) -> dict[str, object]:   # 77 is too short to be searched as text
+        return {"update_id": update_id, "message_reaction": {
+            "chat": {"id": -5, "type": "group"}, "message_id": 9, "date": 1767225600,
+            "user": {"id": user_id, "is_bot": False, "first_name": "A"}, "old_reaction": [], "new_reaction": []}}
+
+    store_update(workspace.state, reaction(1, 77))
+    store_update(workspace.state, reaction(2, 770))
+    link = create_link(workspace.state, "https://shop.example/a", "june")
+    for user in (77, 770):
+        personal_link(workspace.state, link_key(workspace.root), link, user, "http://x")
+    forget = next(command for command in COMMANDS if command.name == "forget")
+    result = CliRunner().invoke(forget, ["tg_user_id:77", "--yes", "-w", str(workspace.root), "--json"],
+                                catch_exceptions=False)
+    removed = json.loads(result.output)["removed"]
+    assert (removed["inbox_updates"], removed["link_rows"]) == (1, 1)
+    assert [u["update_id"] for u in stored_updates(workspace.state)] == [2]
+    assert inbox_stats(workspace.state)["updates"] == 1
+    with workspace.state.engine.connect() as connection:
+        assert [row.tg_user_id for row in connection.execute(select(LINK_RECIPIENTS))] == [770]
+        assert connection.execute(select(LINK_CLICKS)).all() == []

@@ -68,6 +68,31 @@ def test_group_commit_writer_resolves_each_update_after_commit(workspace: Worksp
     assert (sum(results), results[:120].count(True), inbox_stats(workspace.state)["updates"]) == (120, 120, 120)
 
 
+def test_requests_of_one_event_loop_are_committed_as_one_batch(workspace: Workspace,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import tgportrait.collect.inbox as inbox
+
+    batches: list[int] = []
+    real_store = inbox.store_updates
+
+    def counting_store(state: object, updates: list[dict[str, object]]) -> list[bool]:
+        batches.append(len(updates))
+        return real_store(workspace.state, updates)
+
+    monkeypatch.setattr(inbox, "store_updates", counting_store)
+    writer = InboxWriter(workspace.state)
+
+    async def requests() -> list[bool]:
+        return list(await asyncio.gather(*(writer.submit_async(_message(i % 30)) for i in range(60))))
+
+    results = asyncio.run(requests())
+    writer.close()
+    assert (batches, results[:30], results[30:]) == ([60], [True] * 30, [False] * 30)
+    assert stored_updates(workspace.state)[29]["update_id"] == 29
+
+
 def test_flush_turns_updates_into_events_once(workspace: Workspace) -> None:
     store_update(workspace.state, _message(1, "/start c-spring"))
     store_update(workspace.state, _message(2, "I love this serum"))

@@ -72,6 +72,7 @@ def test_start_deep_link_payloads() -> None:
         "text": "/start c-spring__src-instagram"}})
     assert (event["type"], event["subtype"], event["campaign"], event["tg_username"], event["display_name"]) == (
         "start", "deep_link", "spring", "ana_beauty", "Ana")
+    assert (event["language_code"], event.get("lang")) == ("pt-br", None)   # the app's language, not the message's
 
 
 def test_bot_buttons_become_questionnaire_answers_and_tracked_clicks() -> None:

@@ -49,3 +49,22 @@ def test_the_server_refuses_to_start_without_a_webhook_secret(workspace: Workspa
 
     with pytest.raises(ConfigError, match="telegram.webhook_secret is not set"):
         create_app(workspace)
+
+
+def test_bot_command_polls_with_the_settings_bot(live_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tgportrait.bot.polling as polling
+    from tgportrait.bot.dispatch import BotContext
+
+    seen: list[BotContext] = []
+
+    def fake_poll(context: BotContext, *, timeout: int) -> polling.PollReport:
+        seen.append(context)
+        return polling.PollReport(polls=1, received=3, stored=2)
+
+    monkeypatch.setattr(polling, "poll", fake_poll)
+    code, output = run("bot", "--timeout", "0", "-w", str(live_workspace.root))
+    settings = live_workspace.settings.telegram
+    assert code == 0 and output.splitlines()[-1] == "Received 3 updates, stored 2."
+    assert [(c.api_base_url, c.token, c.bot_username) for c in seen] == [
+        (settings.api_base_url, settings.bot_token.get_secret_value() if settings.bot_token else None,
+         "portrait_test_bot")]

@@ -98,14 +98,15 @@ def test_updates_are_recorded_when_the_bot_api_is_unreachable(live_workspace: Wo
 
 
 def test_a_failing_store_answers_500_without_internals(api: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from concurrent.futures import Future
+    import tgportrait.collect.inbox as inbox
 
-    def broken(_update: dict[str, Any]) -> Future[bool]:
-        future: Future[bool] = Future()
-        future.set_exception(OSError("database is locked at /secret/path/state.db"))
-        return future
+    def broken(_state: object, _updates: object) -> list[bool]:      # what the writer thread commits with
+        raise OSError("database is locked at /secret/path/state.db")
 
-    monkeypatch.setattr(api.app.state.writer, "submit", broken)  # type: ignore[attr-defined]
+    monkeypatch.setattr(inbox, "store_updates", broken)
     response = api.post("/telegram/webhook", json={"update_id": 1, "message": {}}, headers=HEADERS)
     assert (response.status_code, response.json()) == (500, {"error": {
         "code": "TGP-W500", "message": "internal error; nothing was stored, please retry"}})
+    monkeypatch.undo()
+    assert api.post("/telegram/webhook", json={"update_id": 1, "message": {}}, headers=HEADERS).json() == {
+        "ok": True, "stored": True}     # the writer thread survived the failure

@@ -1,1 +1,1 @@
-"""The bot: one set of handlers for webhook and long polling (consent, questionnaire, /stop, /forget, /mydata)."""
+"""The bot: one aiogram 3 router (consent, questionnaire, /stop, /forget, /mydata) for webhook and long polling."""

@@ -1,21 +1,26 @@
-"""Bot handlers: read one stored update, write replies through the Bot API and consent decisions to the ledger.
+"""Bot handlers (an aiogram 3 ``Router``): read updates, write replies through the Bot API and consent to the ledger.
 
-One plain function per update kind, dispatched by ``handle_update``; the webhook and the poller
-both call it *after* the update is committed to the inbox, so a failing handler never loses an
-update (the build maps it to events regardless). Telegram errors (blocked bot, rate limits after
-retries, an unreachable API) are logged and swallowed here: the update is already safe.
+``build_router`` registers one handler per conversation step: ``/start`` (with or without a deep-link
+payload: the payload itself becomes campaign attribution in the build, from the stored update),
+the consent buttons, the questionnaire, ``/stop``, ``/forget`` with its confirmation, ``/mydata``,
+a user blocking the bot, and the invitation of new group members. Commands are answered in private
+chats only. State-store work runs in a worker thread so the event loop (which also serves the
+webhook) never waits on the database. The dispatcher passes ``workspace`` and ``bot_username``.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
-from tgportrait.activate.telegram import BotBlocked, TelegramClient, TelegramError
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardMarkup, Message, User
+
 from tgportrait.bot.conversation import (
     PURPOSES,
     consent_prompt,
@@ -28,123 +33,154 @@ from tgportrait.bot.conversation import (
     say,
 )
 from tgportrait.clean.consent import consents_of, record_consent
-from tgportrait.collect.telegram_updates import COMMAND
-from tgportrait.errors import NotFound, TgPortraitError
+from tgportrait.errors import NotFound
+from tgportrait.store.state import utcnow
 from tgportrait.workspace import Workspace
 
 log = logging.getLogger("tgportrait.bot")
-
-
-@dataclass
-class BotContext:
-    workspace: Workspace
-    client: TelegramClient
-    bot_username: str | None = None
+JOINED = (ChatMemberStatus.MEMBER, ChatMemberStatus.RESTRICTED)
+LEFT = (ChatMemberStatus.LEFT, ChatMemberStatus.KICKED)
 
 
 def person_key(user_id: int) -> str:
     return f"tg_user_id:{user_id}"
 
 
-def _now(unix: object) -> datetime:
-    if isinstance(unix, int) and unix > 0:
-        return datetime.fromtimestamp(unix, UTC)
-    return datetime.now(UTC)
+def _markup(markup: Mapping[str, Any] | None) -> InlineKeyboardMarkup | None:
+    return None if markup is None else InlineKeyboardMarkup.model_validate(markup)
 
 
-def _send(context: BotContext, chat_id: int, text: str, markup: dict[str, Any] | None = None) -> None:
-    context.client.send_message(chat_id, text, markup)
+async def _send(bot: Bot, chat_id: int, text: str, markup: Mapping[str, Any] | None = None) -> None:
+    await bot.send_message(chat_id, text, reply_markup=_markup(markup))
 
 
-def on_message(context: BotContext, message: Mapping[str, Any]) -> None:
-    user, chat = message.get("from") or {}, message.get("chat") or {}
-    text, user_id = message.get("text") or "", user.get("id")
-    language = language_of(user.get("language_code"))
-    if message.get("new_chat_members"):
-        for member in message["new_chat_members"]:
-            invite_to_questionnaire(context, member)
+def _record(workspace: Workspace, user_id: int, purpose: str, granted: bool, source: str) -> None:
+    record_consent(workspace.state, person_key(user_id), purpose, granted, source, utcnow())
+
+
+async def on_start(message: Message, bot: Bot) -> None:
+    """``/start`` (any payload): the privacy notice, then the first consent question. /start is not consent."""
+    language = language_of(message.from_user.language_code if message.from_user else None)
+    await _send(bot, message.chat.id, say(language, "privacy_notice"))
+    await _send(bot, message.chat.id, *consent_prompt(language, PURPOSES[0]))
+
+
+async def on_stop(message: Message, bot: Bot, workspace: Workspace) -> None:
+    """``/stop``: marketing consent is withdrawn at once (recorded before the reply)."""
+    if message.from_user is None:
         return
-    command = COMMAND.match(text)
-    if command is None or not isinstance(user_id, int) or chat.get("type") != "private":
+    await asyncio.to_thread(_record, workspace, message.from_user.id, "marketing", False, "bot:stop")
+    await _send(bot, message.chat.id, say(language_of(message.from_user.language_code), "stop_done"))
+
+
+async def on_forget(message: Message, bot: Bot) -> None:
+    """``/forget``: ask for confirmation (the ``f:yes`` / ``f:no`` buttons)."""
+    language = language_of(message.from_user.language_code if message.from_user else None)
+    await _send(bot, message.chat.id, say(language, "forget_confirm"),
+                keyboard([[(say(language, "yes"), "f:yes"), (say(language, "no"), "f:no")]]))
+
+
+async def on_mydata(message: Message, bot: Bot, workspace: Workspace) -> None:
+    """``/mydata``: consent decisions and the current portrait's summary and labels."""
+    if message.from_user is None:
         return
-    name, chat_id = command.group("name"), chat["id"]
-    if name == "start":
-        _send(context, chat_id, say(language, "privacy_notice"))
-        _send(context, chat_id, *consent_prompt(language, PURPOSES[0]))
-    elif name == "stop":
-        record_consent(context.workspace.state, person_key(user_id), "marketing", False, "bot:stop",
-                       datetime.now(UTC))
-        _send(context, chat_id, say(language, "stop_done"))
-    elif name == "forget":
-        _send(context, chat_id, say(language, "forget_confirm"),
-              keyboard([[(say(language, "yes"), "f:yes"), (say(language, "no"), "f:no")]]))
-    elif name == "mydata":
-        _send(context, chat_id, my_data_summary(context.workspace, user_id, language))
+    language = language_of(message.from_user.language_code)
+    summary = await asyncio.to_thread(my_data_summary, workspace, message.from_user.id, language)
+    await _send(bot, message.chat.id, summary)
 
 
-def on_callback_query(context: BotContext, query: Mapping[str, Any]) -> None:
-    user = query.get("from") or {}
-    user_id, language = user.get("id"), language_of(user.get("language_code"))
-    chat_id = ((query.get("message") or {}).get("chat") or {}).get("id") or user_id
-    data = str(query.get("data") or "").split(":")
+async def on_new_members(message: Message, bot: Bot, bot_username: str | None) -> None:
+    for member in message.new_chat_members or []:
+        await invite_to_questionnaire(bot, member, bot_username)
+
+
+async def on_chat_member(change: ChatMemberUpdated, bot: Bot, bot_username: str | None) -> None:
+    """A ``chat_member`` update in which someone joins a group (needs admin rights and ``allowed_updates``)."""
+    if change.old_chat_member.status in LEFT and change.new_chat_member.status in JOINED:
+        await invite_to_questionnaire(bot, change.new_chat_member.user, bot_username)
+
+
+async def invite_to_questionnaire(bot: Bot, user: User, bot_username: str | None) -> None:
+    """Invite a new group member in private; Telegram refuses (403) unless they started the bot before."""
+    if user.is_bot:
+        return
+    language = language_of(user.language_code)
+    markup = None
+    if bot_username:
+        markup = {"inline_keyboard": [[{"text": say(language, "start_button"),
+                                        "url": f"https://t.me/{bot_username}?start=group_join"}]]}
     try:
-        context.client.answer_callback_query(str(query.get("id")), say(language, "recorded"))
-    except TelegramError as exc:    # e.g. "query is too old": the answer still counts
+        await _send(bot, user.id, say(language, "group_invite"), markup)
+    except TelegramForbiddenError:
+        log.info("cannot write to user %s in private (never started the bot or blocked it)", user.id)
+
+
+async def on_blocked(change: ChatMemberUpdated, workspace: Workspace) -> None:
+    """A user blocking the bot in private withdraws marketing consent at once."""
+    if change.new_chat_member.status == ChatMemberStatus.KICKED:
+        await asyncio.to_thread(record_consent, workspace.state, person_key(change.from_user.id), "marketing",
+                                False, "bot:blocked", change.date)
+
+
+async def on_callback_query(query: CallbackQuery, bot: Bot, workspace: Workspace) -> None:
+    """A button: consent (``c:PURPOSE:y|n``), an answer (``q:KEY:VALUE``) or the erasure confirmation."""
+    user, language = query.from_user, language_of(query.from_user.language_code)
+    chat_id = query.message.chat.id if query.message is not None else user.id
+    data = (query.data or "").split(":")
+    try:
+        await query.answer(say(language, "recorded"))
+    except TelegramAPIError as exc:    # e.g. "query is too old": the answer still counts
         log.info("answerCallbackQuery failed: %s", exc.message)
-    if not isinstance(user_id, int) or not isinstance(chat_id, int):
-        return
     if len(data) == 3 and data[0] == "c" and data[1] in PURPOSES:
-        record_consent(context.workspace.state, person_key(user_id), data[1], data[2] == "y", "bot:button",
-                       datetime.now(UTC))
-        following = next_purpose(data[1])
-        profiling = consents_of(context.workspace.state, person_key(user_id)).get("profiling")
-        if following is not None:
-            _send(context, chat_id, *consent_prompt(language, following))
-        elif profiling is None or not profiling.granted:   # no profiling consent: no questionnaire
-            _send(context, chat_id, say(language, "questionnaire_done"))
-        else:
-            _send(context, chat_id, say(language, "questionnaire_intro"))
-            first = question_after(None)
-            if first is not None:
-                _send(context, chat_id, *question_prompt(language, first))
+        await on_consent(bot, workspace, user.id, chat_id, language, data[1], data[2] == "y")
     elif len(data) == 3 and data[0] == "q":
         question = find_question(data[1])
         if question is None or (question.multiple and data[2] != "done"):
             return
         upcoming = question_after(question.key)
         if upcoming is None:
-            _send(context, chat_id, say(language, "questionnaire_done"))
+            await _send(bot, chat_id, say(language, "questionnaire_done"))
         else:
-            _send(context, chat_id, *question_prompt(language, upcoming))
+            await _send(bot, chat_id, *question_prompt(language, upcoming))
     elif data == ["f", "yes"]:
-        erased = forget(context.workspace, user_id)
-        _send(context, chat_id, say(language, "forget_done" if erased else "forget_recorded"))
+        erased = await asyncio.to_thread(forget, workspace, user.id)
+        await _send(bot, chat_id, say(language, "forget_done" if erased else "forget_recorded"))
     elif data == ["f", "no"]:
-        _send(context, chat_id, say(language, "forget_cancelled"))
+        await _send(bot, chat_id, say(language, "forget_cancelled"))
+
+
+async def on_consent(bot: Bot, workspace: Workspace, user_id: int, chat_id: int, language: str, purpose: str,
+                     granted: bool) -> None:
+    """Record one consent decision, then ask the next purpose, or start the questionnaire (profiling allowed)."""
+    await asyncio.to_thread(_record, workspace, user_id, purpose, granted, "bot:button")
+    following = next_purpose(purpose)
+    if following is not None:
+        await _send(bot, chat_id, *consent_prompt(language, following))
+        return
+    decisions = await asyncio.to_thread(consents_of, workspace.state, person_key(user_id))
+    profiling = decisions.get("profiling")
+    if profiling is None or not profiling.granted:      # no profiling consent: no questionnaire
+        await _send(bot, chat_id, say(language, "questionnaire_done"))
+        return
+    await _send(bot, chat_id, say(language, "questionnaire_intro"))
+    first = question_after(None)
+    if first is not None:
+        await _send(bot, chat_id, *question_prompt(language, first))
 
 
 def forget(workspace: Workspace, user_id: int) -> bool:
-    """Erase the person: ``tgportrait.clean.erasure.forget_person`` plus the inbox and tracked-link rows.
+    """Erase the person (``tgportrait.clean.erasure.forget_person``: lake, runs, exports, state, inbox, links).
 
-    Returns False when the erasure could not be carried out here (module missing or it failed): the
-    request stays in the inbox and the failure is logged for an operator, and the person is told so.
+    Returns False when the erasure failed: the request stays in the inbox, the failure is logged for an
+    operator, and the person is told that the request is recorded.
     """
-    from tgportrait.collect.inbox import erase_user_updates
-    from tgportrait.collect.links import erase_user_links
+    from tgportrait.clean import erasure
 
-    if importlib.util.find_spec("tgportrait.clean.erasure") is None:
-        log.warning("erasure requested by a Telegram user; tgportrait.clean.erasure is missing, request kept")
-        return False
-    from importlib import import_module
-
-    forget_person: Callable[[Workspace, str], object] = import_module("tgportrait.clean.erasure").forget_person
     try:
-        forget_person(workspace, person_key(user_id))
+        erasure.forget_person(workspace, person_key(user_id))
     except Exception:  # noqa: BLE001 - translated: the person is told the request is recorded, the operator sees why
         log.exception("erasure of a Telegram user failed; the request stays in the inbox for an operator")
         return False
-    erase_user_updates(workspace.state, user_id)
-    erase_user_links(workspace.state, user_id)
     return True
 
 
@@ -165,45 +201,16 @@ def my_data_summary(workspace: Workspace, user_id: int, language: str) -> str:
     return "\n".join(lines)
 
 
-def invite_to_questionnaire(context: BotContext, user: Mapping[str, Any]) -> None:
-    """Invite a new group member in private; Telegram refuses (403) unless they started the bot before."""
-    if not isinstance(user.get("id"), int) or user.get("is_bot"):
-        return
-    language = language_of(user.get("language_code"))
-    markup = None
-    if context.bot_username:
-        markup = {"inline_keyboard": [[{"text": say(language, "start_button"),
-                                        "url": f"https://t.me/{context.bot_username}?start=group_join"}]]}
-    try:
-        _send(context, user["id"], say(language, "group_invite"), markup)
-    except BotBlocked:
-        log.info("cannot write to user %s in private (never started the bot or blocked it)", user["id"])
-
-
-def on_my_chat_member(context: BotContext, change: Mapping[str, Any]) -> None:
-    """A user blocking the bot in private withdraws marketing consent at once."""
-    user, chat = change.get("from") or {}, change.get("chat") or {}
-    blocked = (change.get("new_chat_member") or {}).get("status") == "kicked"
-    if chat.get("type") == "private" and blocked and isinstance(user.get("id"), int):
-        record_consent(context.workspace.state, person_key(user["id"]), "marketing", False, "bot:blocked",
-                       _now(change.get("date")))
-
-
-HANDLERS: dict[str, Callable[[BotContext, Mapping[str, Any]], None]] = {
-    "message": on_message,
-    "callback_query": on_callback_query,
-    "my_chat_member": on_my_chat_member,
-}
-
-
-def handle_update(context: BotContext, update: Mapping[str, Any]) -> None:
-    """Run the handler of the update's kind (if any); errors are logged, the update is already stored."""
-    kind = next((key for key in update if key != "update_id"), "unknown")
-    handler = HANDLERS.get(kind)
-    payload = update.get(kind)
-    if handler is None or not isinstance(payload, Mapping):
-        return
-    try:
-        handler(context, payload)
-    except TgPortraitError as exc:
-        log.warning("update %s (%s): handler failed: %s", update.get("update_id"), kind, exc.message)
+def build_router() -> Router:
+    """A fresh router with every handler registered (a router can belong to one dispatcher only)."""
+    router = Router(name="tgportrait")
+    private = F.chat.type == ChatType.PRIVATE
+    router.message.register(on_start, CommandStart(), private)
+    router.message.register(on_stop, Command("stop"), private)
+    router.message.register(on_forget, Command("forget"), private)
+    router.message.register(on_mydata, Command("mydata"), private)
+    router.message.register(on_new_members, F.new_chat_members)
+    router.callback_query.register(on_callback_query)
+    router.my_chat_member.register(on_blocked, private)
+    router.chat_member.register(on_chat_member, F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+    return router

@@ -27,7 +27,7 @@ import yaml
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, String, Table, insert, select
 
 from tgportrait.clean.consent import PURPOSES, consent_ledger, latest_decisions
-from tgportrait.clean.regions import normalise_country, region_of_phone
+from tgportrait.clean.regions import LANGUAGE_REGION_HINT, normalise_country, region_of_phone
 from tgportrait.errors import ConfigError
 from tgportrait.store.state import METADATA, State
 
@@ -174,6 +174,7 @@ class Evidence:
     q_region: str | None = None
     phone_region: str | None = None
     crm_country: str | None = None
+    language_hint: str | None = None     # region suggested by the Telegram language_code: reported, never decides
     age: int | None = None
     age_source: str | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)   # purpose, granted, source, at
@@ -207,7 +208,10 @@ def decide(evidence: Evidence) -> PersonDecision:
             region, source = value, name
             break
     jurisdiction = jurisdiction_of(region)
-    reasons = [f"region {region or 'unknown'} ({source or 'no evidence'}) -> rules {jurisdiction.file}"]
+    hint = ""
+    if region is None and evidence.language_hint:
+        hint = f"; Telegram language suggests {evidence.language_hint}, too weak to decide"
+    reasons = [f"region {region or 'unknown'} ({source or 'no evidence'}{hint}) -> rules {jurisdiction.file}"]
     latest = latest_decisions(evidence.decisions)
     allowed: dict[str, bool] = {}
     for purpose in PURPOSES:
@@ -267,6 +271,12 @@ def gather_evidence(clean: pa.Table, identifiers: pa.Table, ledger: list[dict[st
         elif key and key.startswith("consent_") and key[8:] in PURPOSES and value.lower() in ("yes", "no"):
             person.decisions.append({"purpose": key[8:], "granted": value.lower() == "yes",
                                      "source": "questionnaire", "at": row["occurred_at"]})
+    if "language_code" in clean.column_names:
+        coded = clean.filter(pc.is_valid(clean.column("language_code")))
+        for row in coded.select(["person_id", "occurred_at", "language_code"]).sort_by("occurred_at").to_pylist():
+            hinted = LANGUAGE_REGION_HINT.get(str(row["language_code"]).split("-")[0])
+            person = evidence.setdefault(row["person_id"], Evidence(row["person_id"]))
+            person.language_hint = hinted or person.language_hint
     for entry in ledger:
         for person_id in keys_of.get(entry["person_key"], []):
             evidence[person_id].decisions.append({**entry, "source": f"ledger:{entry['source']}"})

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -175,7 +176,7 @@ def person_identifiers(workspace: Workspace, person: str) -> tuple[set[str], set
 
 
 def _holds(table: pa.Table, identifiers: set[tuple[str, str]], person_ids: set[str] | None = None) -> pa.Array:
-    mask = pa.array([False] * table.num_rows)
+    mask = pa.array([False] * table.num_rows, pa.bool_())   # typed: an empty lake gives a bool, not a null, array
     for column in IDENTIFIER_COLUMNS:
         values = [value for id_type, value in identifiers if id_type == column]
         if column in table.column_names and values:
@@ -187,19 +188,41 @@ def _holds(table: pa.Table, identifiers: set[tuple[str, str]], person_ids: set[s
     return mask
 
 
+def erasure_needles(identifiers: set[tuple[str, str]], names: set[str]) -> list[str]:
+    """The strings redacted wherever they occur as whole words: identifiers of 4+ characters and full names.
+
+    A name is searched only when it has at least two words ("Siti Rahmawati"): a single display name
+    ("Rina", "Beauty", "Admin") is too often a common word or part of other people's names, and the
+    rows that carry it as the person's own name are deleted whole anyway.
+    """
+    full_names = {name for name in names if len(name.split()) >= 2}
+    return sorted({value for _type, value in identifiers if len(value) >= 4} | full_names, key=len, reverse=True)
+
+
+def needle_pattern(needles: list[str]) -> re.Pattern[str] | None:
+    """One regex matching any needle as a whole word: "Rina" in "Marina" or "4242" in "142420" is left alone."""
+    if not needles:
+        return None
+    alternatives = "|".join(re.escape(needle) for needle in sorted(needles, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
 def _redact(table: pa.Table, needles: list[str]) -> pa.Table:
+    pattern = needle_pattern(needles)
+    if pattern is None:
+        return table
     for index, column in enumerate(table.schema):
-        if pa.types.is_string(column.type) and needles:
+        if pa.types.is_string(column.type):
             found = [pc.any(pc.match_substring(table.column(index), needle)).as_py() for needle in needles]
-            if not any(found):
+            if not any(found):      # a cheap substring test first; the whole-word regex only where it may match
                 continue
             values = table.column(index).to_pylist()
             changed = False
             for row, value in enumerate(values):
-                if value and any(needle in value for needle in needles):
-                    for needle in needles:
-                        value = value.replace(needle, REDACTED)
-                    values[row], changed = value, True
+                if value:
+                    scrubbed = pattern.sub(REDACTED, value)
+                    if scrubbed != value:
+                        values[row], changed = scrubbed, True
             if changed:
                 table = table.set_column(index, column, pa.array(values, pa.string()))
     return table
@@ -219,9 +242,10 @@ def _scrub_parquet(path: Path, person_ids: set[str], identifiers: set[tuple[str,
 
 def _scrub_text_file(path: Path, needles: list[str]) -> bool:
     content = path.read_text(encoding="utf-8", errors="surrogateescape")
-    scrubbed = content
-    for needle in needles:
-        scrubbed = scrubbed.replace(needle, REDACTED)
+    pattern = needle_pattern(needles)
+    if pattern is None or not any(needle in content for needle in needles):
+        return False
+    scrubbed = pattern.sub(REDACTED, content)
     if scrubbed != content:
         path.write_text(scrubbed, encoding="utf-8", errors="surrogateescape")
     return scrubbed != content
@@ -270,13 +294,30 @@ def _jurisdiction(workspace: Workspace, person_id: str) -> str:
     return str(decision["jurisdiction"]) if decision else "default"
 
 
+def _erase_bot_records(state: State, identifiers: set[tuple[str, str]]) -> tuple[int, int]:
+    """Delete the person's stored bot updates (every update they appear in) and tracked-link rows, by Telegram id.
+
+    The generic state scrub below only finds rows by text; an update that mentions the person under
+    another field (a reaction on their message, a reply to them) is found by the inbox's own search.
+    """
+    from tgportrait.collect.inbox import erase_user_updates
+    from tgportrait.collect.links import erase_user_links
+
+    updates = links = 0
+    for value in sorted(value for id_type, value in identifiers if id_type == "tg_user_id"):
+        if value.lstrip("-").isdigit():
+            updates += erase_user_updates(state, int(value))
+            links += erase_user_links(state, int(value))
+    return updates, links
+
+
 def forget(workspace: Workspace, person: str) -> dict[str, Any]:
     """Erase a person everywhere in the workspace and tombstone their identifiers; returns what was done."""
     person_ids, identifiers, names = person_identifiers(workspace, person)
     jurisdiction = _jurisdiction(workspace, sorted(person_ids)[0]) if person_ids else "default"
     key = _key(workspace)
     digests = sorted(tombstone_digest(key, id_type, value) for id_type, value in identifiers)
-    needles = sorted({value for _t, value in identifiers if len(value) >= 4} | names, key=len, reverse=True)
+    needles = erasure_needles(identifiers, names)
     lake = workspace.lake
     counts = {"event_rows": 0, "run_rows": 0, "export_rows": 0, "files_redacted": 0}
     for part in lake.event_parts():
@@ -299,6 +340,7 @@ def forget(workspace: Workspace, person: str) -> dict[str, Any]:
         fresh = [{"digest": digest, "created_at": utcnow()} for digest in digests if digest not in known]
         if fresh:
             connection.execute(insert(TOMBSTONES), fresh)
+    counts["inbox_updates"], counts["link_rows"] = _erase_bot_records(workspace.state, identifiers)
     counts["state_rows"] = _scrub_state(workspace.state, needles, person_ids, identifiers)
     request = _log_request(workspace, "erasure", digests[0] if digests else "unknown", jurisdiction)
     return {"person_ids": sorted(person_ids), "identifiers": len(identifiers), "tombstones": len(digests),

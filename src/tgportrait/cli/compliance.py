@@ -78,6 +78,7 @@ def forget_command(person: str, confirmed: bool, workspace_dir: str | None, as_j
     removed = result["removed"]
     console.print(f"Forgot {', '.join(result['person_ids'])}: {removed['event_rows']} lake events, "
                   f"{removed['run_rows']} run rows, {removed['export_rows']} export rows, "
+                  f"{removed['inbox_updates']} bot updates, {removed['link_rows']} link rows, "
                   f"{removed['state_rows']} state rows; {result['tombstones']} tombstones. "
                   f"Request due {result['request']['due_at']}.")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tgportrait.cli.common import console, json_option, open_workspace, print_json, workspace_option
+from tgportrait.errors import ConfigError
 
 
 @click.command("serve")
@@ -26,18 +27,24 @@ def serve_command(host: str, port: int, workspace_dir: str | None) -> None:
 @workspace_option
 def bot_command(timeout: int, workspace_dir: str | None) -> None:
     """Run the bot with long polling (getUpdates) instead of a webhook."""
+    from dataclasses import replace
+
     from tgportrait.activate.telegram import TelegramClient
-    from tgportrait.bot.handlers import BotContext
+    from tgportrait.bot.dispatch import BotContext
     from tgportrait.bot.polling import poll
 
     workspace = open_workspace(workspace_dir)
     telegram = workspace.settings.telegram
     client = TelegramClient.from_settings(telegram)
-    me = client.get_me()
+    me = client.get_me()         # refuses a missing or placeholder token with a ConfigError and a hint
+    client.close()
     if not me.get("can_read_all_group_messages"):
         console.print("[yellow]Privacy mode is on: in groups the bot sees only commands and service messages.[/]")
     console.print(f"Polling as @{me.get('username')} (Ctrl-C to stop)")
-    report = poll(BotContext(workspace, client, telegram.bot_username or me.get("username")), timeout=timeout)
+    context = BotContext.from_settings(workspace, telegram)
+    if context is None:     # getMe refuses a placeholder token first; kept for the type checker
+        raise ConfigError("the Telegram bot token is missing", hint="Set TGPORTRAIT_TELEGRAM_BOT_TOKEN.")
+    report = poll(replace(context, bot_username=context.bot_username or me.get("username")), timeout=timeout)
     console.print(f"Received {report.received:,} updates, stored {report.stored:,}.")
 
 

@@ -10,7 +10,9 @@ after commit" holds at thousands of updates per second. ``flush_inbox`` turns un
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import queue
 import threading
 import weakref
@@ -29,6 +31,8 @@ from tgportrait.store.state import METADATA, State, utcnow
 if TYPE_CHECKING:
     from tgportrait.collect.ingest import ImportReport
     from tgportrait.workspace import Workspace
+
+log = logging.getLogger("tgportrait.inbox")
 
 INBOX = Table(
     "inbox", METADATA,
@@ -88,8 +92,30 @@ def _row(update: Mapping[str, Any]) -> dict[str, Any]:
             "received_at": utcnow(), "processed": False}
 
 
+SQLITE_INSERT = ("INSERT INTO inbox (update_id, kind, payload, received_at, processed) VALUES (?, ?, ?, ?, 0) "
+                 "ON CONFLICT (update_id) DO NOTHING")
+
+
+def _insert_sqlite(driver_connection: Any, rows: list[dict[str, Any]]) -> set[int]:
+    """The ids of ``rows`` that were new: one prepared statement per row inside the caller's transaction.
+
+    About ten times less CPU than a compiled multi-row SQLAlchemy INSERT (this is the webhook's hot path);
+    ``rowcount`` says exactly which rows the ``ON CONFLICT DO NOTHING`` skipped. ``received_at`` is written
+    in the text format SQLAlchemy's SQLite ``DateTime`` reads back.
+    """
+    cursor = driver_connection.cursor()
+    inserted = set()
+    for row in rows:
+        cursor.execute(SQLITE_INSERT, (row["update_id"], row["kind"], row["payload"],
+                                       row["received_at"].strftime("%Y-%m-%d %H:%M:%S.%f")))
+        if cursor.rowcount == 1:
+            inserted.add(row["update_id"])
+    cursor.close()
+    return inserted
+
+
 def store_updates(state: State, updates: Iterable[Mapping[str, Any]]) -> list[bool]:
-    """Store updates in one statement and transaction; for each, True when it was new, False when already stored.
+    """Store updates in one transaction; for each, True when it was new, False when already stored.
 
     A second copy of an update inside the same batch counts as already stored.
     """
@@ -104,9 +130,12 @@ def store_updates(state: State, updates: Iterable[Mapping[str, Any]]) -> list[bo
     rows = [_row(batch[first[update_id]]) for update_id in sorted(first)]
     inserted: set[int] = set()
     with state.engine.begin() as connection:
-        for start in range(0, len(rows), INSERT_CHUNK):
-            statement = _insert(state.engine).values(rows[start:start + INSERT_CHUNK]).returning(INBOX.c.update_id)
-            inserted.update(connection.execute(statement).scalars())
+        if state.engine.dialect.name == "sqlite":
+            inserted = _insert_sqlite(connection.connection.driver_connection, rows)
+        else:
+            for start in range(0, len(rows), INSERT_CHUNK):
+                statement = _insert(state.engine).values(rows[start:start + INSERT_CHUNK]).returning(INBOX.c.update_id)
+                inserted.update(connection.execute(statement).scalars())
     return [first[update["update_id"]] == index and update["update_id"] in inserted
             for index, update in enumerate(batch)]
 
@@ -116,21 +145,47 @@ def store_update(state: State, update: dict[str, Any]) -> bool:
     return store_updates(state, [validate_update(update)])[0]
 
 
+Waiter = Future[bool] | asyncio.Future[bool]
+
+
 class InboxWriter:
-    """Group commit: one thread writes every update queued meanwhile in one transaction, then resolves them."""
+    """Group commit: one thread writes every update queued meanwhile in one transaction, then resolves them.
+
+    Requests from an event loop are handed over once per loop iteration (``submit_async``), so the
+    writer thread is woken once per batch rather than once per request; it answers each loop once per
+    batch too. With SQLite in WAL mode and ``synchronous=NORMAL`` a commit survives the process being
+    killed (the WAL is written before the commit returns); it is fsynced at checkpoints, so a power loss
+    can lose the last commits (``synchronous=FULL`` would fsync every commit; PostgreSQL fsyncs each).
+    """
 
     def __init__(self, state: State, max_batch: int = 500) -> None:
         self.state = state
         self.max_batch = max_batch
-        self._queue: queue.Queue[tuple[dict[str, Any], Future[bool]] | None] = queue.Queue()
+        self._queue: queue.SimpleQueue[list[tuple[dict[str, Any], Waiter]] | None] = queue.SimpleQueue()
+        self._pending: dict[asyncio.AbstractEventLoop, list[tuple[dict[str, Any], Waiter]]] = {}
         self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
         ensure_inbox(state.engine)
         self._thread.start()
 
     def submit(self, update: dict[str, Any]) -> Future[bool]:
+        """Queue ``update``; the future says whether it was new once it is committed (from any thread)."""
         future: Future[bool] = Future()
-        self._queue.put((update, future))
+        self._queue.put([(update, future)])
         return future
+
+    async def submit_async(self, update: dict[str, Any]) -> bool:
+        """Queue ``update`` and wait (without blocking the event loop) until it is committed; True when new."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append((update, future))
+        return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._queue.put(self._pending.pop(loop))
 
     def close(self) -> None:
         self._queue.put(None)
@@ -142,7 +197,7 @@ class InboxWriter:
             item = self._queue.get()
             if item is None:
                 return
-            batch = [item]
+            batch = list(item)
             while len(batch) < self.max_batch:
                 try:
                     more = self._queue.get_nowait()
@@ -151,20 +206,42 @@ class InboxWriter:
                 if more is None:
                     closing = True
                     break
-                batch.append(more)
+                batch.extend(more)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[dict[str, Any], Future[bool]]]) -> None:
+    def _commit(self, batch: list[tuple[dict[str, Any], Waiter]]) -> None:
         try:
-            results = store_updates(self.state, [update for update, _ in batch])
-        except BaseException as exc:  # every waiting request must learn that its update was not stored
-            for _, future in batch:
-                future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            future.set_result(result)
+            results: list[bool] | BaseException = store_updates(self.state, [update for update, _ in batch])
+        except BaseException as exc:  # noqa: BLE001 - re-raised below; each waiting request learns it was not stored
+            results = exc
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool | BaseException]]] = {}
+        for index, (_, waiter) in enumerate(batch):
+            outcome = results if isinstance(results, BaseException) else results[index]
+            if isinstance(waiter, Future):
+                _settle(waiter, outcome)
+            else:
+                by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
+        for loop, settled in by_loop.items():   # one wake-up of each event loop per batch, not one per request
+            try:
+                loop.call_soon_threadsafe(_settle_all, settled)
+            except RuntimeError:     # that loop is closed: nobody is waiting any more
+                log.warning("an event loop closed before %d updates were acknowledged", len(settled))
+        if isinstance(results, BaseException) and not isinstance(results, Exception):
+            raise results
+
+
+def _settle(future: asyncio.Future[bool] | Future[bool], outcome: bool | BaseException) -> None:
+    if future.done():     # a request that was cancelled meanwhile (client gone); its update is committed anyway
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[bool], bool | BaseException]]) -> None:
+    for future, outcome in settled:
+        _settle(future, outcome)
 
 
 def inbox_stats(state: State) -> dict[str, Any]:

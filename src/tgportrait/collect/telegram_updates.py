@@ -8,7 +8,9 @@ shares their own), ``/start PAYLOAD`` deep links (campaign key/value pairs), cal
 events), ``chat_member`` / ``my_chat_member`` (join, leave, blocked bot; the invite link's name is
 the campaign), ``message_reaction`` (the diff of the old and new lists), ``poll_answer`` and join
 requests. Other kinds become one ``service`` event with the kind as subtype; ``raw`` always keeps
-the whole update. ``language_code`` is kept in ``raw`` (a weak hint, never the message language).
+the whole update. The sender's ``language_code`` goes to its own column: the language of their Telegram
+app, a weak region hint (``tgportrait.clean.compliance`` reports it, never decides by it), never the
+message language (``lang``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tgportrait.collect.ingest import make_event_id
+from tgportrait.collect.ingest import make_event_id, rejected_identifier, with_invalid_identifiers
 from tgportrait.collect.normalize import normalize_phone, normalize_username
 
 Update = Mapping[str, Any]
@@ -44,14 +46,18 @@ def _time(unix: object) -> datetime | None:
 
 
 def person_columns(user: Mapping[str, Any] | None) -> Event:
-    """Identifier columns of a Bot API ``User`` (username normalised; language_code stays in ``raw``)."""
+    """Identifier columns of a Bot API ``User`` (username normalised) and its ``language_code`` (a weak hint)."""
     if not isinstance(user, Mapping) or not isinstance(user.get("id"), int):
         return {}
     name = " ".join(str(user[part]) for part in ("first_name", "last_name") if user.get(part)) or None
-    username, _ = normalize_username(user.get("username")) if user.get("username") else (None, None)
-    return {"tg_user_id": user["id"], "tg_username": username, "display_name": name,
+    username, reason = normalize_username(user.get("username")) if user.get("username") else (None, None)
+    refused = rejected_identifier(user.get("username"), reason) if reason else None
+    language_code = user.get("language_code")
+    return {**({"invalid_identifiers": {"telegram_username": refused}} if refused else {}),
+            "tg_user_id": user["id"], "tg_username": username, "display_name": name,
             "is_bot": bool(user.get("is_bot", False)), "first_name": user.get("first_name"),
-            "last_name": user.get("last_name")}
+            "last_name": user.get("last_name"),
+            "language_code": language_code.strip().lower()[:35] or None if isinstance(language_code, str) else None}
 
 
 def parse_start_payload(payload: str) -> dict[str, str]:
@@ -148,8 +154,10 @@ def _contact_event(base: Event, contact: Mapping[str, Any]) -> Event:
     own = contact.get("user_id") is not None and contact.get("user_id") == base.get("tg_user_id")
     raw_phone = str(contact.get("phone_number") or "").strip()
     if own and raw_phone:
-        phone, _ = normalize_phone(raw_phone if raw_phone.startswith("+") else "+" + raw_phone, None)
+        phone, reason = normalize_phone(raw_phone if raw_phone.startswith("+") else "+" + raw_phone, None)
         event["phone"] = phone
+        if (refused := rejected_identifier(raw_phone, reason) if reason else None) is not None:
+            event["invalid_identifiers"] = {**event.get("invalid_identifiers", {}), "phone": refused}
     return event
 
 
@@ -265,8 +273,10 @@ def map_updates(updates: Iterable[tuple[Update, datetime]], timezone: str = "UTC
         update_id = update.get("update_id")
         raw = json.dumps(update, ensure_ascii=False, separators=(",", ":"))
         for index, event in enumerate(update_events(update)):
+            refused = event.pop("invalid_identifiers", None)  # counted at ingest from raw (see collect.ingest)
             event.update({"event_id": make_event_id("telegram_bot", update_id, index), "source": "telegram_bot",
                           "source_file": "inbox", "source_row": update_id, "received_at": received_at,
-                          "occurred_at": event.get("occurred_at") or received_at, "raw": raw})
+                          "occurred_at": event.get("occurred_at") or received_at,
+                          "raw": with_invalid_identifiers(raw, refused) if refused else raw})
             rows.append(event)
     return rows

@@ -46,6 +46,7 @@ EVENTS = pa.schema([
     ("text", pa.string()),
     ("text_folded", pa.string()),       # fold_text(text): lower-case, accents folded (filled at ingest)
     ("lang", pa.string()),
+    ("language_code", pa.string()),     # the sender's Telegram app language (IETF tag): a weak region hint only
     ("reaction", pa.string()),
     ("count", pa.int64()),
     ("url", pa.string()),
