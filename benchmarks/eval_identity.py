@@ -1,6 +1,7 @@
 """Identity evaluation: reads FEBRL dataset1/2/3 and a generated community, writes eval/identity.json.
 
     python -m benchmarks.eval_identity [--data ../shared/data/record_linkage] [--users 10000] [--out eval/identity.json]
+                                       [--engine duckdb|spark://local[2]] [--sets dataset1,dataset2,dataset3]
 
 FEBRL truth is in ``rec_id``: ``rec-N-org`` and every ``rec-N-dup-k`` are one person. Each record is
 a CRM customer (its ``rec_id`` the customer id); the fuzzy links of :func:`link_records` go through
@@ -9,6 +10,8 @@ are computed over duplicate pairs (every pair of records placed in one person). 
 community (``tgportrait demo``'s generator: CRM copies of Telegram users with typos, reformatted
 phones, e-mail case changes, transliterated names) is imported and built like the demo, and scored
 with :func:`tgportrait.demo.evaluate.evaluate_identity` (residual duplication, false merges).
+``--engine`` runs the FEBRL linkage on that engine (``spark://local[2]``: Splink's SparkAPI with the
+similarity jar); the generated community is built the demo's way, on DuckDB.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pyarrow.csv as pacsv
 from tgportrait.clean.identity import resolve_identities
 from tgportrait.clean.linkage import link_records
 from tgportrait.config import IdentitySettings
+from tgportrait.store.engine import Engine, connect_engine
 from tgportrait.store.tables import IDENTIFIER_TYPES
 
 FEBRL_SETS = ("dataset1", "dataset2", "dataset3")
@@ -73,10 +77,11 @@ def pair_scores(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dic
             "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def resolve_customers(records: pa.Table, settings: IdentitySettings) -> tuple[dict[str, str], dict[str, float]]:
-    """Link and resolve customer records; return rec_id → person_id and the timings."""
+def resolve_customers(records: pa.Table, settings: IdentitySettings,
+                      engine: Engine | None = None) -> tuple[dict[str, str], dict[str, float]]:
+    """Link (on ``engine``, default a DuckDB of its own) and resolve customer records; rec_id → person_id, timings."""
     started = time.perf_counter()
-    linkage = link_records(records, settings)
+    linkage = link_records(records, settings, engine=engine)
     ids = records.column("unique_id").to_pylist()
     identifier_rows = pa.table({"source": ["crm_customers"] * len(ids),
                                 **{name: [rec if name == "crm_customer_id" else None for rec in ids]
@@ -90,11 +95,11 @@ def resolve_customers(records: pa.Table, settings: IdentitySettings) -> tuple[di
 
 
 def evaluate_febrl(data: Path, settings: IdentitySettings, names: tuple[str, ...] = FEBRL_SETS,
-                   limit: int | None = None) -> dict[str, Any]:
+                   limit: int | None = None, engine: Engine | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name in names:
         records = febrl_records(data / f"{name}.csv", limit)
-        person_of, seconds = resolve_customers(records, settings)
+        person_of, seconds = resolve_customers(records, settings, engine)
         scores = pair_scores(resolved_pairs(person_of), truth_pairs(records.column("unique_id").to_pylist()))
         results[name] = {"records": records.num_rows, **scores, "seconds": seconds}
     return results
@@ -119,9 +124,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--users", type=int, default=10_000, help="size of the generated community (0: skip it)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "eval" / "identity.json")
+    parser.add_argument("--engine", default="duckdb", help='engine URL: "duckdb" or "spark://local[2]"')
+    parser.add_argument("--sets", default=",".join(FEBRL_SETS), help="FEBRL data sets, comma-separated")
     args = parser.parse_args()
     settings = IdentitySettings()  # type: ignore[call-arg]
-    report: dict[str, Any] = {"febrl": evaluate_febrl(args.data, settings)}
+    with tempfile.TemporaryDirectory(prefix="eval-identity-engine-") as scratch:
+        engine = connect_engine(args.engine, Path(scratch))
+        report: dict[str, Any] = {"engine": args.engine, "febrl": evaluate_febrl(
+            args.data, settings, tuple(args.sets.split(",")), engine=engine)}
+        engine.close()
     for name, row in report["febrl"].items():
         print(f"{name}: {row['records']} records, precision {row['precision']:.4f} recall {row['recall']:.4f} "
               f"F1 {row['f1']:.4f} in {row['seconds']['total']:.1f}s")

@@ -1,6 +1,7 @@
 """Webhook load test: real-shaped updates from concurrent clients against a real ``tgportrait serve`` process.
 
     python -m benchmarks.webhook_load [--updates 20000] [--clients 50] [--duplicates 0.1] [--workspace DIR]
+                                      [--server h11|httptools]
 
 Updates are the full Updates of ``../shared/data/botapi_updates`` (messages, edits, reactions,
 callback queries, member changes, ...) with fresh update ids, users and message ids. A share of them is
@@ -9,6 +10,8 @@ requests have been acknowledged; clients retry refused or failed requests like T
 end the inbox must hold every update exactly once. Prints one JSON document. The workspace folder
 is recreated (it must be empty or an earlier benchmark workspace). The clients are small asyncio
 HTTP/1.1 keep-alive connections (``Connection``) so that the load generator leaves the server a core.
+``--server h11`` runs the same server on uvicorn's pure-Python parser and asyncio's event loop (the
+configuration before httptools and uvloop became dependencies), for comparison.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ from pathlib import Path
 from typing import Any
 
 SECRET = "load-test-secret"
+# ``tgportrait serve`` as shipped (httptools + uvloop), or with uvicorn's pure-Python h11 parser and asyncio loop
+SERVER_PROGRAMS = {
+    "httptools": "from tgportrait.cli import main; main()",
+    "h11": "import tgportrait.cli.live as live; live.SERVER_OPTIONS.update(http='h11', loop='asyncio'); "
+           "from tgportrait.cli import main; main()",
+}
 SHARED_UPDATES = Path(__file__).resolve().parents[2] / "shared" / "data" / "botapi_updates"
 FALLBACK_TEMPLATE: dict[str, Any] = {"message": {
     "message_id": 1, "date": 1767225600, "chat": {"id": 1, "type": "private"},
@@ -79,8 +88,8 @@ def free_port() -> int:
 class Server:
     """``tgportrait serve`` in its own process (no bot token: nothing is sent, everything is recorded)."""
 
-    def __init__(self, workspace: Path, port: int) -> None:
-        self.workspace, self.port = workspace, port
+    def __init__(self, workspace: Path, port: int, program: str = "httptools") -> None:
+        self.workspace, self.port, self.program = workspace, port, SERVER_PROGRAMS[program]
         self.process: subprocess.Popen[bytes] | None = None
         self.cpu_seconds = 0.0      # CPU (user + system) the server processes spent serving, startup excluded
         self._startup_cpu = 0.0
@@ -99,7 +108,7 @@ class Server:
     def start(self) -> None:
         env = {**os.environ, "TGPORTRAIT_TELEGRAM_WEBHOOK_SECRET": SECRET, "TGPORTRAIT_TELEGRAM_BOT_TOKEN": ""}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tgportrait", "serve", "--workspace", str(self.workspace), "--port", str(self.port)],
+            [sys.executable, "-c", self.program, "serve", "--workspace", str(self.workspace), "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -201,7 +210,7 @@ async def send_all(port: int, requests: list[dict[str, Any]], clients: int, on_h
 
 
 def run_load(workspace_dir: Path, updates: int = 20_000, clients: int = 50, duplicates: float = 0.1,
-             restart: bool = True, seed: int = 7) -> dict[str, Any]:
+             restart: bool = True, seed: int = 7, server_kind: str = "httptools") -> dict[str, Any]:
     """Run the load test in a fresh workspace and check that every update is stored exactly once."""
     from tgportrait.collect.inbox import inbox_stats, stored_updates
     from tgportrait.workspace import Workspace
@@ -215,7 +224,7 @@ def run_load(workspace_dir: Path, updates: int = 20_000, clients: int = 50, dupl
     rng = random.Random(seed)
     requests = unique + rng.sample(unique, int(updates * duplicates))
     rng.shuffle(requests)
-    server = Server(workspace_dir, free_port())
+    server = Server(workspace_dir, free_port(), server_kind)
     server.start()
 
     def restart_server() -> None:
@@ -233,7 +242,7 @@ def run_load(workspace_dir: Path, updates: int = 20_000, clients: int = 50, dupl
     workspace.close()
     serving = result["seconds"] - result["restart_seconds"]
     return {
-        "updates": updates, "requests": len(requests), "clients": clients, "restarted": restart,
+        "server": server_kind, "updates": updates, "requests": len(requests), "clients": clients, "restarted": restart,
         "acknowledged": result["acknowledged"], "answered_stored": result["stored"],
         "answered_duplicate": result["duplicates"], "client_retries": result["retries"],
         "inbox_updates": stats["updates"], "inbox_by_kind": stats["by_kind"],
@@ -257,9 +266,11 @@ def main() -> None:
     parser.add_argument("--duplicates", type=float, default=0.1)
     parser.add_argument("--no-restart", action="store_true")
     parser.add_argument("--workspace", type=Path, default=Path("bench-webhook-workspace"))
+    parser.add_argument("--server", choices=sorted(SERVER_PROGRAMS), default="httptools",
+                        help="httptools: tgportrait serve as shipped; h11: uvicorn's pure-Python parser, asyncio loop")
     arguments = parser.parse_args()
     report = run_load(arguments.workspace.resolve(), arguments.updates, arguments.clients, arguments.duplicates,
-                      not arguments.no_restart)
+                      not arguments.no_restart, server_kind=arguments.server)
     print(json.dumps(report, indent=2))
     if not report["exactly_once"]:
         sys.exit(1)

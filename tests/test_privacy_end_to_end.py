@@ -13,10 +13,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from tgportrait.build import build
-from tgportrait.clean.compliance import check_person
+from tgportrait.clean.compliance import check_person, logged_decision
 from tgportrait.clean.consent import record_consent
 from tgportrait.clean.erasure import TOMBSTONE_DROPS, export_person
 from tgportrait.cli.compliance import COMMANDS
@@ -174,6 +174,13 @@ def test_compliance_check_cli_json(built: tuple[Workspace, dict[str, Path]]) -> 
     assert payload["region"] == "ID"
     assert payload["allowed"] == {"profiling": True, "marketing": True, "sensitive": False}
     assert payload["reasons"][0] == "region ID (questionnaire) -> rules compliance/ID.yaml"
+    # read from the run's decision log (Parquet in the run folder), not recomputed; no state table grows per build
+    assert (payload["decided_at"], payload["region_source"]) == ("2026-11-30T00:00:00", "questionnaire")
+    run_folder = workspace.lake.run_dir(workspace.lake.require_current_run())
+    assert pq.read_table(run_folder / "compliance_decisions" / "part-0.parquet").num_rows == len(
+        workspace.lake.read_run_table("identities").column("person_id").unique())
+    with workspace.state.engine.connect() as connection:
+        assert "compliance_decisions" not in set(inspect(connection).get_table_names())
 
 
 SITI = ["700001", "siti_glow", "+6281234567001", "siti.rahmawati@example.com", "C9001", "Siti Rahmawati"]
@@ -212,6 +219,13 @@ def test_forget_leaves_nothing_and_reimport_brings_nothing_back(tmp_path: Path) 
     assert access["labels"] and access["portraits"] and access["consents"]
     assert access["request"]["kind"] == "access" and access["request"]["jurisdiction"] == "ID"
     assert any("Siti Rahmawati" in text for _path, text in workspace_texts(workspace.root))
+    runs = workspace.lake.published_runs()
+    siti_of = {run: next(row["person_id"] for row in workspace.lake.read_run_table("identities", run).to_pylist()
+                         if row["id_value"] == "700001") for run in runs}
+    logs = {run: pq.read_table(workspace.lake.run_dir(run) / "compliance_decisions" / "part-0.parquet")
+            for run in runs}
+    for run in runs:     # both runs' decision logs hold Siti's decision
+        assert logged_decision(workspace.lake, run, siti_of[run])["jurisdiction"] == "ID"  # type: ignore[index]
 
     group = next(command for command in COMMANDS if command.name == "forget")
     result = CliRunner().invoke(group, ["700001", "--yes", "-w", str(workspace.root), "--json"],
@@ -219,6 +233,8 @@ def test_forget_leaves_nothing_and_reimport_brings_nothing_back(tmp_path: Path) 
     report = json.loads(result.output)
     assert report["removed"]["event_rows"] > 0 and report["tombstones"] >= 5
     assert report["request"]["jurisdiction"] == "ID"
+    # both requests name the same subject, a keyed digest: the request log keeps no person id
+    assert access["request"]["subject"] == report["request"]["subject"] and len(access["request"]["subject"]) == 64
     workspace.close()
     texts = [*workspace_texts(workspace.root), (outside, json.dumps(pq.read_table(outside).to_pylist()))]
     assert len(texts) > 20
@@ -226,6 +242,14 @@ def test_forget_leaves_nothing_and_reimport_brings_nothing_back(tmp_path: Path) 
         for needle in SITI:
             assert needle not in text, f"{needle} still in {path}"
     assert "Siti" not in export.read_text()
+    assert set(report["person_ids"]) == set(siti_of.values())
+    for path, text in texts:       # nor her person id: the decision logs of both runs are scrubbed too
+        for person_id in report["person_ids"]:
+            assert person_id not in text, f"{person_id} still in {path}"
+    for run in runs:
+        scrubbed = pq.read_table(workspace.lake.run_dir(run) / "compliance_decisions" / "part-0.parquet")
+        assert scrubbed.num_rows == logs[run].num_rows - 1
+        assert logged_decision(workspace.lake, run, siti_of[run]) is None
 
     workspace = Workspace.open(tmp_path / "ws")
     import_all(workspace, paths)                   # a re-import of the same files

@@ -25,13 +25,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tgportrait.classify.message_intents import message_intents_for_build
 from tgportrait.classify.value import value_tiers, without_redundant
 from tgportrait.clean.compliance import allowed_table, compliance_decisions, log_decisions, sensitive_pairs
 from tgportrait.clean.events import attach_person, flag_invalid, possible_duplicate_persons
 from tgportrait.clean.identity import persons_table, resolve_identities
 from tgportrait.clean.linkage import linkage_records, profile_records_expr
 from tgportrait.clean.overrides import active_overrides
-from tgportrait.clean.quality import add_consent_blocked, add_merges_and_tiers, prelabel_coverage, quality_report
+from tgportrait.clean.quality import (
+    add_blocked_identifiers,
+    add_consent_blocked,
+    add_merges_and_tiers,
+    blocked_identifiers_by_source,
+    prelabel_coverage,
+    quality_report,
+)
 from tgportrait.clean.regions import region_tables
 from tgportrait.config import Settings
 from tgportrait.label.assign import assign_labels, with_message_examples
@@ -50,7 +58,7 @@ from tgportrait.workspace import Workspace
 CLEAN_COLUMNS = (
     "event_id", "person_id", "source", "type", "subtype", "occurred_at", "chat_id", "reply_to_message_id", "text",
     "text_folded", "count", "url", "campaign", "order_id", "amount_usd", "product", "category", "answer_key",
-    "answer_value", "country", "gender", "birth_date", "intent", "value_tier",
+    "answer_value", "country", "gender", "birth_date", "intent", "value_tier", "lang",
 )
 # columns the rule functions (asked/clicked/joined) read
 ACTIVITY_COLUMNS = ("person_id", "type", "intent", "occurred_at", "campaign", "url")
@@ -129,8 +137,12 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             invalid_counts = engine.execute(
                 attached.filter(attached.invalid_reason.notnull()).group_by(["source", "invalid_reason"]).aggregate(
                     n=ibis._.count()), "invalid_counts")
+            with _timed(timings, "intents"):  # a trained model: classify messages in Python (else the lexicon)
+                intents_pass = message_intents_for_build(workspace, folder)
+            classified = None if intents_pass is None or intents_pass.path is None else engine.read_parquet(
+                [intents_pass.path], "message_intents")
             valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),
-                                lexicon)
+                                lexicon, classified)
             # events_clean can be the biggest table of a run: the engine streams it to disk, and only the
             # key columns the quality report counts come back to the driver
             clean = engine.materialise(value_tiers(valid, settings.value_tiers).select(*CLEAN_COLUMNS),
@@ -172,7 +184,7 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             kept = clean_arrow.group_by("source").aggregate([("event_id", "count")]).to_pylist()
             profile_ids = identity.identifiers.filter(
                 pc.is_in(identity.identifiers.column("id_type"), pa.array(["tg_user_id", "crm_customer_id"])))
-            persons_with_profiles = len(set(profile_ids.column("person_id").to_pylist()))
+            persons_with_profiles = pc.count_distinct(profile_ids.column("person_id")).as_py()
             missed = int(engine.scalar(possible_duplicate_persons(attached), "residual_duplicates"))
             report.quality = quality_report(
                 state.imports(), invalid_counts.to_pylist(),
@@ -181,6 +193,7 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             add_merges_and_tiers(report.quality, identity.identifiers, clean_arrow.group_by(
                 ["source", "value_tier"]).aggregate([("event_id", "count")]).rename_columns(
                 ["source", "value_tier", "n"]).to_pylist())
+            add_blocked_identifiers(report.quality, blocked_identifiers_by_source(records, settings.identity))
             add_consent_blocked(report.quality, clean_arrow,
                                 {decision.person_id for decision in decisions if not decision.allowed["profiling"]})
             demand = next((d.name for d in taxonomy.dimensions if d.id == "demand"), None)
@@ -191,10 +204,11 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
         report.counts = {
             "events": int(engine.scalar(events.count(), "events")), "events_clean": clean_arrow.num_rows,
             "persons": identity.persons, "features": features_arrow.num_rows, "labels": labels_arrow.num_rows,
-            "portraits": portraits.num_rows, "labelled_persons": len(set(labels_arrow.column("person_id").to_pylist())),
+            "portraits": portraits.num_rows,
+            "labelled_persons": pc.count_distinct(labels_arrow.column("person_id")).as_py(),
             "excluded_by_consent": sum(not decision.allowed["profiling"] for decision in decisions),
         }
-        log_decisions(state, run_id, decisions, as_of)
+        log_decisions(folder, decisions, as_of)   # the run's decision log, published with the run
         lake.publish(run_id, {"run_id": run_id, "engine": engine.kind, "as_of": as_of.isoformat(),
                               "counts": report.counts, "timings": timings, "industry": settings.industry,
                               "inputs": [part.name for part in lake.event_parts()],
@@ -235,7 +249,7 @@ def _fuzzy_links(engine: Engine, flagged: ir.Table, settings: Settings) -> tuple
     from tgportrait.clean.linkage import fuzzy_links, link_records
 
     try:
-        links = fuzzy_links(link_records(linkage_records(profiles), settings.identity))
+        links = fuzzy_links(link_records(linkage_records(profiles), settings.identity, engine=engine))
     except (ValueError, ArithmeticError, SplinkException) as exc:
         return [], f"skipped: Splink could not train on these records ({type(exc).__name__}: {exc})"
     return links, f"{len(links)} links from {profiles.num_rows} profile records"

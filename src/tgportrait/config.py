@@ -106,6 +106,13 @@ class IdentitySettings(_Section):
         1e6, description="Random pairs sampled to estimate Splink's u-probabilities.")
     em_max_pairs: float = Field(
         5e5, description="At most this many blocked pairs (sampled) feed each EM training session.")
+    em_max_iterations: int = Field(
+        25, ge=1, description="At most this many expectation-maximisation iterations per EM training session "
+                              "(Splink's max_iterations; each iteration is one query, a Spark job on Spark).")
+    max_block_size: int = Field(
+        25, ge=2, description="A blocking rule compares the records sharing its values only when at most this "
+                              "many records share them (common names pair with everyone; their pairs grow with "
+                              "the square of the block). Pairs that another rule brings together are still compared.")
 
 
 class IntentSettings(_Section):
@@ -124,6 +131,9 @@ class IntentSettings(_Section):
         "TGPORTRAIT_LLM_API_KEY", description="Name of the environment variable holding the endpoint's API key "
                                               "(the key itself is never stored in settings).")
     llm_timeout_seconds: float = Field(30.0, description="Timeout of one chat-completions request.")
+    detect_language_at_ingest: bool = Field(
+        True, description="Detect each message's language (lingua, offline) when it is imported and store it as "
+                          "the event's lang (the person's language falls back to it without a questionnaire answer).")
 
 
 class ValueTierSettings(_Section):

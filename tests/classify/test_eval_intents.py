@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.eval_intents import BITEXT_TO_OURS, main
+from benchmarks.eval_intents import BITEXT_TO_OURS, choose_default, main
 
+from tgportrait.classify.embeddings import packaged_model_dir
 from tgportrait.classify.intents import load_vocabulary
 
 
@@ -17,15 +18,47 @@ def test_bitext_mapping_targets_our_vocabulary() -> None:
 
 def test_eval_runs_on_a_sample(shared_data: Path, tmp_path: Path, capsys: object) -> None:
     out = tmp_path / "intents.json"
-    main(["--data", str(shared_data / "intent"), "--sample", "150", "--out", str(out)])
+    cache = tmp_path / "vectors.npz"
+    main(["--data", str(shared_data / "intent"), "--sample", "150", "--out", str(out), "--vectors-cache", str(cache)])
     result = json.loads(out.read_text())
+    assert cache.is_file() == (packaged_model_dir() is not None)  # the vectors are kept for the next run
     assert result["bitext"]["rows"] == 150 and result["bitext"]["folds"] == 5
-    assert set(result["bitext"]) >= {"ours", "ours+lexicon", "lexicon+ours", "baseline", "lexicon"}
-    assert 0.0 <= result["bitext"]["ours"]["macro_f1"] <= 1.0
+    heads = ["fast", "accurate"] if packaged_model_dir() is not None else ["fast"]
+    candidates = {*heads, *(f"{head}+lexicon" for head in heads)}
+    assert set(result["bitext"]) == {"rows", "folds", "baseline", "lexicon", *candidates}
+    assert 0.0 <= result["bitext"]["fast"]["macro_f1"] <= 1.0
     assert result["banking77"]["train_rows"] == 150
+    assert set(result["banking77"]) >= {"baseline", *candidates}
+    assert set(result["default"]["candidates"]) == candidates
+    assert result["default"]["chosen"] in candidates
     assert sorted(result["language"]["per_language"]) == ["ar", "en", "id", "zh"]
     assert result["language"]["per_language"]["ar"]["ours"] >= 0.95  # Arabic script settles it
     assert sorted(result["multilingual"]["per_language"]) == ["es", "id", "pt", "ru", "vi", "zh"]
     assert result["abstention"]["rows"] == 22
     assert result["person_language"]["persons"] > 50
     assert result["person_language"]["messages+region"] >= 0.95
+
+
+def _figures(bitext: float, banking: float, non_english: float, abstention: float = 1.0) -> dict[str, float]:
+    return {"bitext": bitext, "banking": banking, "non_english": non_english, "abstention": abstention}
+
+
+def test_choose_default_prefers_candidates_that_beat_the_baseline() -> None:
+    figures = {"fast": _figures(0.99, 0.91, 0.90), "fast+lexicon": _figures(0.99, 0.91, 0.95),
+               "accurate": _figures(0.995, 0.94, 0.80), "accurate+lexicon": _figures(0.995, 0.94, 0.85)}
+    result: dict[str, dict[str, object]] = {"bitext": {"baseline": {"macro_f1": 0.992}},
+                                            "banking77": {"baseline": {"accuracy": 0.92}},
+                                            "multilingual": {"average": {}}, "abstention": {}}
+    for name, entry in figures.items():
+        result["bitext"][name] = {"macro_f1": entry["bitext"]}
+        result["banking77"][name] = {"accuracy": entry["banking"]}
+        result["multilingual"]["average"][name] = entry["non_english"]  # type: ignore[index]
+        result["abstention"][name] = entry["abstention"]
+    choice = choose_default(result)
+    # fast+lexicon has the best mean, but only the accurate heads beat the baseline on both figures
+    assert (choice["chosen"], choice["beats_baseline"]) == ("accurate+lexicon", True)
+    assert choice["beats_baseline_on"] == {"bitext_macro_f1": True, "banking77_accuracy": True}
+    result["bitext"]["baseline"] = {"macro_f1": 0.999}
+    assert choose_default(result)["chosen"] == "fast+lexicon"  # nobody beats it: the best mean wins
+    assert choose_default(result)["beats_baseline"] is False
+    assert choose_default(result)["beats_baseline_on"] == {"bitext_macro_f1": False, "banking77_accuracy": False}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tgportrait.classify.intent_data import (
@@ -15,7 +18,7 @@ from tgportrait.classify.intent_data import (
     review_queue,
     train_from_file,
 )
-from tgportrait.classify.intent_models import fit_model, load_model, model_exists, save_model
+from tgportrait.classify.intent_models import fit_model, load_model, model_exists, prepare_texts, save_model
 from tgportrait.classify.intents import OTHER, ClassifierContext, open_classifier
 from tgportrait.errors import ConfigError, InputError
 
@@ -46,6 +49,46 @@ def test_binary_label_sets_and_abstention(tmp_path: Path) -> None:
     unsure = model.classify(["sure, yes please"])[0]
     assert (unsure.intent, unsure.confidence, unsure.abstained, unsure.reason) == (
         "yes", sure.confidence, True, "low confidence")
+
+
+class KeywordEncoder:
+    """A stand-in sentence encoder: one dimension per keyword family (tests the head's mechanics offline)."""
+
+    dimensions = 3
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        families = (("order", "parcel", "package", "arrive"), ("refund", "money", "return"), ("hello", "morning", "hi"))
+        rows = [[float(any(word in text.lower() for word in family)) for family in families] for text in texts]
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), 3)
+
+
+def test_embedding_head_round_trip_and_fast_only_view(tmp_path: Path) -> None:
+    encoder = KeywordEncoder()
+    model = fit_model(TEXTS * 2, LABELS * 2, name="both", embeddings=True, encoder=encoder, embedding_weight=2.0)
+    assert model.embedding is not None and model.uses_embeddings
+    assert model.embedding.coef.shape == (3, model.coef.shape[1] + 3)
+    save_model(model, tmp_path)
+    document = json.loads((tmp_path / "intents" / "both" / "model.json").read_text())
+    assert (document["embedding"], document["fold_digits"]) == (
+        {"model": "all-MiniLM-L6-v2", "weight": 2.0, "dimensions": 3}, True)
+    loaded = load_model(tmp_path, "both", encoder=encoder)
+    texts = ["my parcel did not arrive", "money back now", "morning!"]
+    np.testing.assert_allclose(loaded.scores(texts), model.scores(texts), rtol=1e-5, atol=1e-5)
+    fast = load_model(tmp_path, "both", fast_only=True)  # no encoder needed
+    assert (fast.embedding, fast.uses_embeddings) == (None, False)
+    np.testing.assert_allclose(fast.scores(texts), replace(model, fast_only=True).scores(texts), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(fast.scores(texts), model.scores(texts))  # the heads differ
+
+
+def test_digit_runs_are_one_token_and_old_models_keep_digits(tmp_path: Path) -> None:
+    assert prepare_texts(["Order 12345 and 67", "ORDER 1"]) == ["order 0 and 0", "order 0"]
+    assert prepare_texts(["Order 12345"], fold_digits=False) == ["order 12345"]
+    save_model(fit_model(TEXTS, LABELS, name="old"), tmp_path)
+    path = tmp_path / "intents" / "old" / "model.json"
+    document = json.loads(path.read_text())
+    del document["fold_digits"]  # a model saved before digit folding existed
+    path.write_text(json.dumps(document))
+    assert load_model(tmp_path, "old").fold_digits is False
 
 
 def test_missing_model_and_bad_files(tmp_path: Path) -> None:

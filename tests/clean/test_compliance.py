@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,40 @@ def test_language_codes_in_clean_events_become_the_hint() -> None:
     clean = clean.append_column("person_id", pa.array(["p1", "p1"]))
     identifiers = pa.table({"person_id": ["p1"], "id_type": ["tg_user_id"], "id_value": ["42"]})
     assert gather_evidence(clean, identifiers, [], AT)["p1"].language_hint == "ID"
+
+
+def test_the_decision_log_is_parquet_in_the_run_folder_read_back_per_person(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from tgportrait.clean.compliance import DECISIONS_TABLE, log_decisions, logged_decision
+    from tgportrait.store.lake import Lake
+
+    lake = Lake(tmp_path / "lake")
+    decisions = [decide(Evidence("p2", q_region="ID", age=30, decisions=_consents(profiling=True))),
+                 decide(Evidence("p1", phone_region="BR", age=15))]
+    folder = lake.building_dir("r1")
+    path = log_decisions(folder, decisions, datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    assert path == folder / "compliance_decisions" / "part-0.parquet"
+    lake.publish("r1", {"run_id": "r1"})
+    table = pq.read_table(lake.run_table_path("r1", DECISIONS_TABLE) / "part-0.parquet")
+    assert table.column("person_id").to_pylist() == ["p1", "p2"]        # sorted: a look-up skips row groups
+    assert table.column("profiling").to_pylist() == [False, True]
+    assert logged_decision(lake, "r1", "p2") == {
+        "person_id": "p2", "region": "ID", "region_source": "questionnaire", "jurisdiction": "ID",
+        "allowed": {"profiling": True, "marketing": False, "sensitive": False},
+        "reasons": list(decisions[0].reasons), "decided_at": "2026-06-01T09:00:00"}
+    minor = logged_decision(lake, "r1", "p1")
+    assert minor is not None and (minor["region_source"], minor["jurisdiction"]) == ("phone", "BR")
+    assert minor["reasons"][1] == decisions[1].reasons[1] and "age 15 under" in minor["reasons"][1]
+    assert logged_decision(lake, "r1", "p3") is None                      # not in this run
+    assert logged_decision(lake, "r0", "p1") is None                      # a run without a log (older build)
+
+
+def test_an_empty_decision_log_is_still_a_typed_table(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from tgportrait.clean.compliance import DECISIONS_SCHEMA, log_decisions
+
+    path = log_decisions(tmp_path, [], AT)
+    table = pq.read_table(path)
+    assert (table.num_rows, table.schema.remove_metadata()) == (0, DECISIONS_SCHEMA)

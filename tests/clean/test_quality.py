@@ -1,7 +1,8 @@
-"""quality: invalid identifiers counted at ingest and consent-blocked events, on a small CRM workspace (DuckDB)."""
+"""quality: invalid identifiers (CRM, questionnaire, Telegram), junk values and consent-blocked events (DuckDB)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ BAD_PHONE = "phone: not a valid phone number"
 BAD_USERNAME = "telegram_username: not a Telegram username (5-32 characters of a-z, 0-9 and _)"
 NULL_PHONE = "phone: placeholder is not a value"
 NULL_EMAIL = "email: placeholder is not a value"
+BLOCKED_PATTERN_EMAIL = "email: matches a blocked pattern"
 INVALID = {BAD_EMAIL: 1, BAD_PHONE: 1, BAD_USERNAME: 1, NULL_PHONE: 1, NULL_EMAIL: 1}
 CUSTOMERS = ("customer_id,full_name,phone,email,birth_date,country,telegram_username\n"
              "C1,Anna Berg,+44 7400 123456,anna@example.com,1990-01-02,GB,anna_berg\n"
@@ -65,6 +67,9 @@ def test_quality_counts_invalid_identifiers_and_consent_blocked(tmp_path: Path) 
     assert customers["invalid_identifiers_by_reason"] == INVALID
     assert first.quality["before"]["invalid_identifiers"] == 5
     assert first.quality["before"]["invalid_identifiers_by_reason"] == INVALID
+    # the two @example.com e-mails pass import, but the guardrails block them: kept, never linking
+    assert customers["blocked_identifiers_by_reason"] == {BLOCKED_PATTERN_EMAIL: 2}
+    assert first.quality["before"]["blocked_identifiers"] == 2
     assert customers["invalid"] == 0 and customers["kept"] == 4           # a bad identifier never rejects the row
     assert (customers["consent_blocked"], customers["consent_blocked_share"]) == (0, 0.0)   # UK: opt-out basis
     assert first.counts["excluded_by_consent"] == 0
@@ -96,3 +101,60 @@ def test_an_old_state_database_gets_the_invalid_identifiers_column(tmp_path: Pat
     state.record_import("crm_customers", "a.csv", 1, 0, 0, {"customer_profile": 1}, {BAD_PHONE: 1})
     assert [entry["invalid_identifiers"] for entry in state.imports()] == [{BAD_PHONE: 1}]
     state.engine.dispose()
+
+
+QUESTIONNAIRE = ("telegram_user_id,phone,email,username,region,skin_type\n"
+                 "101,12345,q@,ab,GB,dry\n"                            # bad phone, e-mail without a domain, short name
+                 "102,null,test@test.com,okuser_1,GB,oily\n"           # placeholder phone, a blocked junk e-mail
+                 "103,+44 7400 111222,cara@example.com,cara_user,GB,\n")  # e-mail matching a blocked pattern
+TELEGRAM_UPDATES = [
+    {"update_id": 1, "message": {"message_id": 1, "date": 1764000000, "chat": {"id": -100, "type": "supergroup"},
+                                 "from": {"id": 201, "is_bot": False, "first_name": "Ed", "username": "abc"},
+                                 "text": "hello"}},
+    {"update_id": 2, "message": {"message_id": 2, "date": 1764000060, "chat": {"id": 202, "type": "private"},
+                                 "from": {"id": 202, "is_bot": False, "first_name": "Fay", "username": "abc"},
+                                 "contact": {"phone_number": "12", "first_name": "Fay", "user_id": 202}}},
+    {"update_id": 3, "message": {"message_id": 3, "date": 1764000120, "chat": {"id": 202, "type": "private"},
+                                 "from": {"id": 202, "is_bot": False, "first_name": "Fay", "username": "fay_user"},
+                                 "text": "thanks"}},
+]
+SHORT_PHONE = "phone: not a phone number"
+QUESTIONNAIRE_INVALID = {BAD_EMAIL: 1, BAD_PHONE: 1, BAD_USERNAME: 1, NULL_PHONE: 1}
+QUESTIONNAIRE_BLOCKED = {"email: blocked junk value": 1, BLOCKED_PATTERN_EMAIL: 1}
+TELEGRAM_INVALID = {BAD_USERNAME: 2, SHORT_PHONE: 1}
+
+
+def test_questionnaire_and_telegram_identifiers_are_counted_with_reasons(tmp_path: Path) -> None:
+    from tgportrait.collect.inbox import store_update
+
+    questionnaire = tmp_path / "questionnaire.csv"
+    questionnaire.write_text(QUESTIONNAIRE)
+    Workspace.init(tmp_path / "ws", "beauty").close()
+    with (tmp_path / "ws" / "tgportrait.toml").open("a") as handle:
+        handle.write("\n[identity]\nfuzzy_linkage = false\n")
+    workspace = Workspace.open(tmp_path / "ws")
+    import_file(workspace, "questionnaire", questionnaire)
+    import_file(workspace, "questionnaire", questionnaire)             # re-import: nothing new counted
+    # one invalid set per row, however many answer events the row gives; junk values are counted at build
+    assert [entry["invalid_identifiers"] for entry in workspace.state.imports()] == [QUESTIONNAIRE_INVALID, {}]
+    for update in TELEGRAM_UPDATES:
+        store_update(workspace.state, update)
+
+    report = build(workspace, as_of=AS_OF)
+    by_source = report.quality["by_source"]
+    assert by_source["questionnaire"]["invalid_identifiers_by_reason"] == QUESTIONNAIRE_INVALID
+    assert by_source["questionnaire"]["invalid_identifiers"] == 4
+    assert by_source["questionnaire"]["blocked_identifiers_by_reason"] == QUESTIONNAIRE_BLOCKED
+    assert by_source["telegram_bot"]["invalid_identifiers_by_reason"] == TELEGRAM_INVALID
+    assert by_source["telegram_bot"]["invalid_identifiers"] == 3
+    assert by_source["telegram_bot"]["blocked_identifiers_by_reason"] == {}
+    assert report.quality["before"]["invalid_identifiers"] == 7
+    assert report.quality["before"]["invalid_identifiers_by_reason"] == {
+        BAD_EMAIL: 1, BAD_PHONE: 1, BAD_USERNAME: 3, NULL_PHONE: 1, SHORT_PHONE: 1}
+    assert report.quality["before"]["blocked_identifiers"] == 2
+    workspace.close()
+
+    shown = json.loads(CliRunner().invoke(cli, ["quality", "--json", "-w", str(tmp_path / "ws")]).output)
+    assert shown["by_source"]["questionnaire"]["invalid_identifiers_by_reason"] == QUESTIONNAIRE_INVALID
+    assert shown["by_source"]["questionnaire"]["blocked_identifiers_by_reason"] == QUESTIONNAIRE_BLOCKED
+    assert shown["by_source"]["telegram_bot"]["invalid_identifiers_by_reason"] == TELEGRAM_INVALID

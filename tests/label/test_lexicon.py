@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from tests.store.conftest import ENGINE_PARAMS, open_test_engine
+from tgportrait.classify.text import fold_text
 from tgportrait.errors import ConfigError
-from tgportrait.label.lexicon import LEXICON_LANGUAGES, default_lexicon_path, fold_text, load_lexicon
+from tgportrait.label.lexicon import LEXICON_LANGUAGES, default_lexicon_path, load_lexicon
 from tgportrait.store.engine import Engine
 
 INTENTS_BY_PRIORITY = ("complaint", "human", "cancellation", "aftersales", "payment", "logistics", "suitability",

@@ -250,22 +250,26 @@ def test_quality_section_shows_merges_shares_and_invalid_identifiers(beauty_run:
     quality = {**beauty_run.quality,
                "before": {**beauty_run.quality["before"], "invalid_identifiers": 7,
                           "invalid_identifiers_by_reason": {"phone: not a valid phone number": 5,
-                                                            "email: not an e-mail address": 2}},
+                                                            "email: not an e-mail address": 2},
+                          "blocked_identifiers": 3},
                "after": {**beauty_run.quality["after"], "redundant_share": 0.125, "consent_blocked_share": 0.25},
                "identity": {"merged_deterministic": 90, "merged_fuzzy": 8, "merged_manual": 2},
                "by_source": {"crm": {**beauty_run.quality["by_source"]["crm"], "merged_deterministic": 40,
                                      "merged_fuzzy": 3, "merged_manual": 1, "redundant_share": 0.0,
                                      "consent_blocked_share": 0.5,
                                      "invalid_identifiers_by_reason": {"email: not an e-mail address": 2,
-                                                                       "phone: not a valid phone number": 5}},
+                                                                       "phone: not a valid phone number": 5},
+                                     "blocked_identifiers_by_reason": {"email: blocked junk value": 3}},
                              "telegram_export": beauty_run.quality["by_source"]["telegram_export"]}}
     text = normalised(read_sections(render_report(replace(beauty_run, quality=quality))).text["quality"])
     assert "Invalid identifiers (dropped, row kept) 7 —" in text
+    assert "Junk identifiers (blocked, never link) 3 —" in text
     assert "Merged profiles (deterministic / fuzzy / manual) — 90 / 8 / 2" in text
     assert "Redundant share (events) — 12.5%" in text
     assert "Consent-blocked share (events) — 25.0%" in text
     assert "crm 1,025 20 5 1,000 negative amount 5 40 / 3 / 1 0% 50.0% phone: not a valid phone number 5" in text
-    assert "number 5email: not an e-mail address 2 telegram_export" in text      # most frequent reason first
+    # most frequent rejected reason first, then the blocked junk values
+    assert "number 5email: not an e-mail address 2email: blocked junk value 3 telegram_export" in text
     assert "telegram_export 9,100 80 20 9,000 missing from_id 15bad date 5 — — — none" in text
 
 

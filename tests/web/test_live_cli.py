@@ -68,3 +68,25 @@ def test_bot_command_polls_with_the_settings_bot(live_workspace: Workspace, monk
     assert [(c.api_base_url, c.token, c.bot_username) for c in seen] == [
         (settings.api_base_url, settings.bot_token.get_secret_value() if settings.bot_token else None,
          "portrait_test_bot")]
+
+
+def test_serve_runs_uvicorn_on_httptools_and_uvloop(live_workspace: Workspace,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    import uvloop
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from tgportrait.cli.live import SERVER_OPTIONS
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    code, _output = run("serve", "--port", "8123", "-w", str(live_workspace.root))
+    assert code == 0 and calls == [{"host": "127.0.0.1", "port": 8123, "http": "httptools", "loop": "uvloop",
+                                    "log_level": "warning", "access_log": False}]
+    config = uvicorn.Config(app=lambda scope, receive, send: None, **SERVER_OPTIONS)   # what uvicorn makes of it
+    config.load()
+    loop_factory = config.get_loop_factory()
+    assert config.http_protocol_class is HttpToolsProtocol and loop_factory is not None
+    loop = loop_factory()
+    assert isinstance(loop, uvloop.Loop)
+    loop.close()

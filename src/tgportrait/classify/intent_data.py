@@ -148,8 +148,13 @@ def read_texts_column(path: Path, text_column: str) -> list[str]:
 
 
 def train_from_file(path: Path, text_column: str, label_column: str, models_dir: Path, *, name: str = "default",
-                    use_corrections: bool = True) -> dict[str, Any]:
-    """Train and save a model from an operator's CSV plus the corrections whose labels the file uses."""
+                    use_corrections: bool = True, embeddings: bool | None = None) -> dict[str, Any]:
+    """Train and save a model from an operator's CSV plus the corrections whose labels the file uses.
+
+    ``embeddings``: also fit the accurate head (sentence embeddings); None = when the packaged MiniLM is
+    installed (the measured default, docs/intents.md). The fast head is always fitted (the build uses it).
+    """
+    from tgportrait.classify.embeddings import packaged_model_dir
     from tgportrait.classify.intent_models import fit_model, save_model
 
     labelled = read_labelled_csv(path, text_column, label_column)
@@ -161,9 +166,10 @@ def train_from_file(path: Path, text_column: str, label_column: str, models_dir:
                  if label in known]
         extra = LabelledSet([text for text, _ in pairs], [label for _, label in pairs])
     combined = labelled.plus(extra)
-    folder = save_model(fit_model(combined.texts, combined.labels, name=name), models_dir)
+    with_embeddings = packaged_model_dir() is not None if embeddings is None else embeddings
+    folder = save_model(fit_model(combined.texts, combined.labels, name=name, embeddings=with_embeddings), models_dir)
     return {"name": name, "examples": len(combined), "corrections": len(extra),
-            "labels": sorted(set(combined.labels)), "path": str(folder)}
+            "labels": sorted(set(combined.labels)), "embeddings": with_embeddings, "path": str(folder)}
 
 
 def accept_corrections(models_dir: Path, messages: Sequence[tuple[str, str]], corrections: Sequence[str]) -> int:

@@ -1,11 +1,16 @@
 """Trained intent models: reads labelled texts, writes models/intents/<name>/ (JSON + NumPy arrays, no pickle).
 
-The model is word (1-3) plus character (2-5, within word boundaries) TF-IDF features of the folded text
-(``label.lexicon.fold_text``: case, accents and letter variants unified, so it works across scripts)
-and a linear SVM per label (one-vs-rest, ``C=1``, chosen on banking77's train split; see BENCHMARKS.md).
-Confidence is the softmax of the SVM margins times ``MARGIN_SCALE``; below ``abstain_below`` (0.9: on
-our non-English set a less sure model is worse than the keywords) the model abstains and the combined
-classifier asks the lexicon.
+Two heads over one label set. The fast head: word (1-3) plus character (2-5, within word boundaries)
+TF-IDF features of the folded text (``label.lexicon.fold_text``: case, accents and letter variants
+unified, so it works across scripts; digit runs as ``0``) and a linear SVM per label (one-vs-rest,
+``C=1``); ~13,000 messages per CPU second, what the build runs. The accurate head (optional, when the
+packaged MiniLM is installed): the same TF-IDF columns plus the message's sentence embedding
+(``classify.embeddings``) times ``EMBEDDING_WEIGHT``, another linear SVM; ~100 messages per CPU
+second, what ``tgportrait intents classify`` runs. C, the weight and the digit folding were chosen on
+a hold-out of banking77's train split and on Bitext's cross-validation, never on a test split
+(docs/intents.md). Confidence is the softmax of the SVM margins times ``MARGIN_SCALE``; below
+``abstain_below`` (0.9: on our non-English set a less sure model is worse than the keywords) the model
+abstains and the combined classifier asks the lexicon.
 
 Trust boundary: a saved model is plain data, ``model.json`` (parameters, labels, vocabularies) and
 ``arrays.npz`` (IDF weights, coefficients; loaded with ``allow_pickle=False``). Loading never executes
@@ -15,6 +20,7 @@ code from the file, so a model copied from elsewhere can give wrong answers but 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +35,8 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    from tgportrait.classify.embeddings import TextEncoder
+
 FORMAT_VERSION = 1
 MARGIN_SCALE = 4.0
 SVM_C = 1.0
@@ -36,6 +44,9 @@ WORD_PARAMS: dict[str, Any] = {"analyzer": "word", "ngram_range": (1, 3), "subli
                                "token_pattern": r"(?u)\b\w+\b", "lowercase": False, "dtype": np.float32}
 CHAR_PARAMS: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True,
                                "lowercase": False, "dtype": np.float32}
+
+
+EMBEDDING_WEIGHT = 1.0  # scale of the sentence-embedding columns beside the TF-IDF ones (see docs/intents.md)
 
 
 def models_root(models_dir: Path) -> Path:
@@ -46,16 +57,33 @@ def model_exists(models_dir: Path, name: str) -> bool:
     return (models_root(models_dir) / name / "model.json").is_file()
 
 
-def prepare_texts(texts: Sequence[str]) -> list[str]:
-    """The text the features see: folded like the lexicon does (cheap, repeated texts folded once)."""
-    from tgportrait.label.lexicon import fold_texts
+DIGITS = re.compile(r"\d+")
 
-    return [text or "" for text in fold_texts(texts)]
+
+def prepare_texts(texts: Sequence[str], fold_digits: bool = True) -> list[str]:
+    """The text the features see: folded like the lexicon does (cheap, repeated texts folded once), and each
+    run of digits as one ``0`` (order numbers and amounts say nothing about the intent; measured in
+    docs/intents.md). Models saved before ``fold_digits`` existed keep their digits."""
+    from tgportrait.classify.text import fold_texts
+
+    folded = [text or "" for text in fold_texts(texts)]
+    return [DIGITS.sub("0", text) for text in folded] if fold_digits else folded
+
+
+@dataclass
+class EmbeddingHead:
+    """The accurate head: linear scorers over [TF-IDF, ``weight`` x sentence embedding] (``classify.embeddings``)."""
+
+    encoder: TextEncoder
+    weight: float
+    coef: np.ndarray
+    intercept: np.ndarray
 
 
 @dataclass
 class TrainedIntentModel:
-    """A fitted model: two vectorizers and one linear scorer per label."""
+    """A fitted model: two vectorizers and one linear scorer per label (the fast head), and optionally an
+    embedding head; ``fast_only`` makes it score with the fast head (the build does: docs/intents.md)."""
 
     name: str
     labels: tuple[str, ...]
@@ -65,16 +93,29 @@ class TrainedIntentModel:
     intercept: np.ndarray
     abstain_below: float = 0.9
     examples: int = 0
+    embedding: EmbeddingHead | None = None
+    fast_only: bool = False
+    fold_digits: bool = True
 
     def features(self, texts: Sequence[str]) -> csr_matrix:
         from scipy.sparse import hstack
 
-        prepared = prepare_texts(texts)
+        prepared = prepare_texts(texts, self.fold_digits)
         return hstack([self.word.transform(prepared), self.char.transform(prepared)]).tocsr()
+
+    @property
+    def uses_embeddings(self) -> bool:
+        return self.embedding is not None and not self.fast_only
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Margins, one row per text and one column per label."""
-        return np.asarray(self.features(texts) @ self.coef.T) + self.intercept
+        tfidf = self.features(texts)
+        if self.embedding is None or self.fast_only:
+            return np.asarray(tfidf @ self.coef.T) + self.intercept
+        head = self.embedding
+        width = tfidf.shape[1]
+        vectors = head.encoder.encode(list(texts)) * np.float32(head.weight)
+        return (np.asarray(tfidf @ head.coef[:, :width].T) + vectors @ head.coef[:, width:].T) + head.intercept
 
     def classify(self, texts: Sequence[str | None]) -> list[IntentPrediction]:
         cleaned = [screen_text(text) for text in texts]
@@ -95,11 +136,27 @@ class TrainedIntentModel:
                 for text, reason in cleaned]
 
 
-def fit_model(texts: Sequence[str], labels: Sequence[str], *, name: str = "default",
-              abstain_below: float = 0.9, svm_c: float = SVM_C) -> TrainedIntentModel:
-    """Fit on labelled texts (any label set with at least two labels)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+def _fit_svm(matrix: Any, labels: Sequence[str], svm_c: float) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     from sklearn.svm import LinearSVC
+
+    svm = LinearSVC(C=svm_c).fit(matrix, list(labels))
+    coef, intercept = svm.coef_.astype(np.float32), svm.intercept_.astype(np.float32)
+    if len(svm.classes_) == 2:  # binary: sklearn keeps one row (the second class); make it one per label
+        coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+    return tuple(str(label) for label in svm.classes_), coef, intercept
+
+
+def fit_model(texts: Sequence[str], labels: Sequence[str], *, name: str = "default",
+              abstain_below: float = 0.9, svm_c: float = SVM_C, embeddings: bool = False,
+              embedding_weight: float = EMBEDDING_WEIGHT, encoder: TextEncoder | None = None,
+              text_vectors: np.ndarray | None = None) -> TrainedIntentModel:
+    """Fit on labelled texts (any label set with at least two labels).
+
+    ``embeddings``: also fit the embedding head (needs the packaged MiniLM, ``classify.embeddings``);
+    ``text_vectors`` are the texts' embeddings when the caller has them already (the evaluation reuses them).
+    """
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
     label_set = sorted(set(labels))
     if len(label_set) < 2:
@@ -107,33 +164,48 @@ def fit_model(texts: Sequence[str], labels: Sequence[str], *, name: str = "defau
                          hint="Add examples of at least two labels.")
     word, char = TfidfVectorizer(**WORD_PARAMS), TfidfVectorizer(**CHAR_PARAMS)
     prepared = prepare_texts(texts)
-    from scipy.sparse import hstack
-
     matrix = hstack([word.fit_transform(prepared), char.fit_transform(prepared)]).tocsr()
-    svm = LinearSVC(C=svm_c).fit(matrix, list(labels))
-    coef, intercept = svm.coef_.astype(np.float32), svm.intercept_.astype(np.float32)
-    if len(svm.classes_) == 2:  # binary: sklearn keeps one row (the second class); make it one per label
-        coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
-    return TrainedIntentModel(name, tuple(str(label) for label in svm.classes_), word, char, coef, intercept,
-                              abstain_below, len(texts))
+    classes, coef, intercept = _fit_svm(matrix, labels, svm_c)
+    model = TrainedIntentModel(name, classes, word, char, coef, intercept, abstain_below, len(texts))
+    if embeddings:
+        from tgportrait.classify.embeddings import load_encoder
+
+        encoder = encoder or load_encoder()
+        vectors = text_vectors if text_vectors is not None else encoder.encode(list(texts))
+        combined = hstack([matrix, csr_matrix(vectors * np.float32(embedding_weight))]).tocsr()
+        _, full_coef, full_intercept = _fit_svm(combined, labels, svm_c)
+        model.embedding = EmbeddingHead(encoder, embedding_weight, full_coef, full_intercept)
+    return model
 
 
 def save_model(model: TrainedIntentModel, models_dir: Path) -> Path:
     """Write ``models/intents/<name>/model.json`` and ``arrays.npz``; returns the folder."""
     folder = models_root(models_dir) / model.name
     folder.mkdir(parents=True, exist_ok=True)
-    document = {"format": FORMAT_VERSION, "name": model.name, "labels": list(model.labels),
-                "examples": model.examples, "margin_scale": MARGIN_SCALE,
-                "word_vocabulary": {term: int(index) for term, index in model.word.vocabulary_.items()},
-                "char_vocabulary": {term: int(index) for term, index in model.char.vocabulary_.items()}}
-    np.savez_compressed(folder / "arrays.npz", word_idf=model.word.idf_, char_idf=model.char.idf_,
-                        coef=model.coef, intercept=model.intercept)
+    document: dict[str, Any] = {
+        "format": FORMAT_VERSION, "name": model.name, "labels": list(model.labels), "examples": model.examples,
+        "margin_scale": MARGIN_SCALE, "fold_digits": model.fold_digits,
+        "word_vocabulary": {term: int(index) for term, index in model.word.vocabulary_.items()},
+        "char_vocabulary": {term: int(index) for term, index in model.char.vocabulary_.items()}}
+    arrays = {"word_idf": model.word.idf_, "char_idf": model.char.idf_, "coef": model.coef,
+              "intercept": model.intercept}
+    if model.embedding is not None:
+        document["embedding"] = {"model": "all-MiniLM-L6-v2", "weight": model.embedding.weight,
+                                 "dimensions": model.embedding.encoder.dimensions}
+        arrays |= {"embedding_coef": model.embedding.coef, "embedding_intercept": model.embedding.intercept}
+    np.savez_compressed(folder / "arrays.npz", **arrays)
     (folder / "model.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return folder
 
 
-def load_model(models_dir: Path, name: str, *, abstain_below: float = 0.9) -> TrainedIntentModel:
-    """The saved model ``name`` (plain data; see the trust boundary above)."""
+def load_model(models_dir: Path, name: str, *, abstain_below: float = 0.9, fast_only: bool = False,
+               encoder: TextEncoder | None = None) -> TrainedIntentModel:
+    """The saved model ``name`` (plain data; see the trust boundary above).
+
+    ``fast_only``: the TF-IDF head alone, even when the model has an embedding head (the encoder is then not
+    loaded, so the embedding package need not be installed). ``encoder``: the one the embedding head uses
+    (default: the packaged MiniLM).
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     folder = models_root(models_dir) / name
@@ -150,8 +222,16 @@ def load_model(models_dir: Path, name: str, *, abstain_below: float = 0.9) -> Tr
         word, char = TfidfVectorizer(**WORD_PARAMS), TfidfVectorizer(**CHAR_PARAMS)
         word.vocabulary_, char.vocabulary_ = document["word_vocabulary"], document["char_vocabulary"]
         word.idf_, char.idf_ = arrays["word_idf"], arrays["char_idf"]
-        return TrainedIntentModel(name, tuple(document["labels"]), word, char, arrays["coef"], arrays["intercept"],
-                                  abstain_below, int(document.get("examples", 0)))
+        model = TrainedIntentModel(name, tuple(document["labels"]), word, char, arrays["coef"], arrays["intercept"],
+                                   abstain_below, int(document.get("examples", 0)), fast_only=fast_only,
+                                   fold_digits=bool(document.get("fold_digits", False)))
+        embedding = document.get("embedding")
+        if embedding is not None and not fast_only:
+            from tgportrait.classify.embeddings import load_encoder
+
+            model.embedding = EmbeddingHead(encoder or load_encoder(), float(embedding["weight"]),
+                                            arrays["embedding_coef"], arrays["embedding_intercept"])
+        return model
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"cannot read the intent model {folder}: {exc}",
                           hint="Retrain it with tgportrait intents train.") from exc

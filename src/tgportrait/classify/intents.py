@@ -6,8 +6,10 @@ into an abstention with a reason, and clips very long ones to ``MAX_CLASSIFIED_C
 
 ``CLASSIFIERS`` is the registry, one row per classifier name -> factory; a plugin adds a row to the same
 table. ``open_classifier(name, context)`` builds one; ``auto`` is the default chosen by measurement
-(docs/intents.md, BENCHMARKS.md "Intents and language"): the workspace's trained model ``default`` with
-the lexicon behind it when that model exists, else the lexicon alone.
+(docs/intents.md, BENCHMARKS.md "Intents and language"; ``benchmarks.eval_intents.choose_default``): the
+workspace's trained model ``default`` (its accurate embedding head when it has one) with the lexicon behind
+it when that model exists, else the lexicon alone. The build runs the model's fast head instead
+(``classify.message_intents``): the accurate head is too slow for every message.
 """
 
 from __future__ import annotations

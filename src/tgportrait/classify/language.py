@@ -21,6 +21,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from lingua import LanguageDetector
 
 SERVED_LANGUAGES: tuple[str, ...] = ("en", "id", "ms", "vi", "th", "pt", "es", "ru", "ar", "zh")
@@ -76,6 +77,15 @@ def language_detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
 
 
+@cache
+def fast_language_detector() -> LanguageDetector:
+    """lingua's low-accuracy mode (trigram models only) over the same languages: ~5x faster, loads in ~0.1 s."""
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = [getattr(IsoCode639_1, code.upper()) for code in DETECTED_LANGUAGES]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_low_accuracy_mode().build()
+
+
 def indonesian_or_malay(text: str) -> str:
     """``id`` or ``ms`` by the function words each uses alone; ties (no marker) go to Indonesian."""
     words = _WORD.findall(text.lower())
@@ -97,8 +107,11 @@ def _has_letters(text: str) -> bool:
 MAX_DETECT_CHARS = 2000  # longer texts are cut: the first 2,000 characters decide
 
 
-def detect_language(text: str | None) -> LanguageGuess:
-    """The language of one message; empty, letterless (emoji-only) texts are undetermined, with a reason."""
+def detect_language(text: str | None, *, fast: bool = False) -> LanguageGuess:
+    """The language of one message; empty, letterless (emoji-only) texts are undetermined, with a reason.
+
+    ``fast``: lingua's low-accuracy mode (``fast_language_detector``) instead of the full models.
+    """
     if not text or not text.strip():
         return LanguageGuess(None, 0.0, "empty")
     clipped = text[:MAX_DETECT_CHARS]
@@ -107,7 +120,7 @@ def detect_language(text: str | None) -> LanguageGuess:
     by_script = _language_by_script(clipped)
     if by_script is not None:
         return by_script
-    values = language_detector().compute_language_confidence_values(clipped)
+    values = (fast_language_detector() if fast else language_detector()).compute_language_confidence_values(clipped)
     if not values:
         return LanguageGuess(None, 0.0, "undetermined")
     best = values[0]
@@ -149,7 +162,7 @@ def _language_by_script(text: str) -> LanguageGuess | None:
     return None
 
 
-def detect_languages(texts: Sequence[str | None]) -> list[LanguageGuess]:
+def detect_languages(texts: Sequence[str | None], *, fast: bool = False) -> list[LanguageGuess]:
     """``detect_language`` over a column; repeated texts are detected once."""
     seen: dict[str, LanguageGuess] = {}
     guesses: list[LanguageGuess] = []
@@ -157,9 +170,38 @@ def detect_languages(texts: Sequence[str | None]) -> list[LanguageGuess]:
         key = text or ""
         guess = seen.get(key)
         if guess is None:
-            guess = seen[key] = detect_language(text)
+            guess = seen[key] = detect_language(text, fast=fast)
         guesses.append(guess)
     return guesses
+
+
+FAST_MODE_SURE = 0.9  # below this confidence of the fast mode, the full models decide
+MIN_MESSAGE_LETTERS = 6  # "hi", "ok", "thx" say nothing about a language (scripts like Han or Thai still do)
+
+
+def detect_message_language(text: str | None) -> LanguageGuess:
+    """One message's language within the ingest budget: lingua's fast mode first, the full models only when
+    the fast mode is under ``FAST_MODE_SURE`` (a quarter of xSID's texts; accuracy in BENCHMARKS.md).
+    Texts with fewer than ``MIN_MESSAGE_LETTERS`` letters are undetermined unless their script decides."""
+    if text and sum(char.isalpha() for char in text[:MIN_MESSAGE_LETTERS * 4]) < MIN_MESSAGE_LETTERS:
+        return _language_by_script(text) or LanguageGuess(None, 0.0, "too few letters")
+    guess = detect_language(text, fast=True)
+    if guess.language is not None and guess.confidence < FAST_MODE_SURE:
+        return detect_language(text)
+    return guess
+
+
+def detect_message_languages(texts: Sequence[str | None]) -> list[str | None]:
+    """The ``lang`` stored on each message event (``detect_message_language``); None without letters.
+    Repeated texts are detected once."""
+    seen: dict[str, str | None] = {}
+    languages: list[str | None] = []
+    for text in texts:
+        key = text or ""
+        if key not in seen:
+            seen[key] = detect_message_language(text).language
+        languages.append(seen[key])
+    return languages
 
 
 def detect_person_language(messages: Iterable[str | None], *, language_code: str | None = None,
@@ -208,3 +250,29 @@ def _merge_malay_pair(scores: dict[str, float], language_code: str | None, regio
         winner = max(("id", "ms"), key=lambda code: scores[code])
     loser = "ms" if winner == "id" else "id"
     scores[winner] += scores.pop(loser)
+
+
+MESSAGE_TYPES_WITH_LANGUAGE = ("message", "forward", "media", "poll")
+
+
+def with_detected_languages(events: pa.Table) -> pa.Table:
+    """Fill ``lang`` of message events that have text and no ``lang`` yet (at ingest; other rows unchanged)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if events.num_rows == 0 or "text" not in events.column_names or "type" not in events.column_names:
+        return events
+    current = events.column("lang").to_pylist() if "lang" in events.column_names else [None] * events.num_rows
+    wanted = pc.and_(pc.is_in(events.column("type"), pa.array(MESSAGE_TYPES_WITH_LANGUAGE)),
+                     pc.is_valid(events.column("text"))).to_pylist()
+    indexes = [index for index, (want, language) in enumerate(zip(wanted, current, strict=True))
+               if want and language is None]
+    if not indexes:
+        return events
+    texts = events.column("text").to_pylist()
+    for index, language in zip(indexes, detect_message_languages([texts[i] for i in indexes]), strict=True):
+        current[index] = language
+    column = pa.array(current, pa.string())
+    if "lang" in events.column_names:
+        return events.set_column(events.schema.get_field_index("lang"), "lang", column)
+    return events.append_column("lang", column)

@@ -1,5 +1,5 @@
 """Compliance: reads the rule database (package data) and a run's clean events; writes the ``allowed`` table
-and the ``compliance_decisions`` log (state store).
+and the run's decision log (``compliance_decisions`` Parquet in the run folder).
 
 Every person gets one decision per build: their jurisdiction (from the strongest region evidence:
 questionnaire region > phone country code > CRM country; the Telegram language is only a weak hint and
@@ -9,48 +9,48 @@ Consent comes from the ledger (``tgportrait.clean.consent``) and from questionna
 ``consent_profiling`` / ``consent_marketing`` / ``consent_sensitive``; the latest decision wins; a
 ``stop`` event withdraws marketing. Unknown region means the strictest rules (``default.yaml``);
 unknown or under-age means no profiling.
+
+The decision log is per run and per person, so it lives with the run (``runs/<run>/compliance_decisions/``,
+sorted by person id so that reading one person skips the other row groups): it is published atomically with
+the run, erased with the run's other tables by ``forget``, and removed with the run; it does not grow a
+state table by one row per person and build.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, String, Table, insert, select
 
 from tgportrait.clean.consent import PURPOSES, consent_ledger, latest_decisions
 from tgportrait.clean.regions import LANGUAGE_REGION_HINT, normalise_country, region_of_phone
 from tgportrait.errors import ConfigError
-from tgportrait.store.state import METADATA, State
+from tgportrait.store.state import State
 
 if TYPE_CHECKING:
+    from tgportrait.store.lake import Lake
     from tgportrait.workspace import Workspace
 
 DEFAULT_REGION = "default"
 BASES = ("explicit_consent", "separate_consent", "consent", "consent_or_soft_opt_in",
          "legitimate_interest_with_opt_out", "opt_out", "parental_consent", "prohibited", "unclear")
 US_STATES = {"CA": "US-CA"}
-DECISIONS = Table(
-    "compliance_decisions", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", String(64), nullable=False, index=True),
-    Column("person_id", String(64), nullable=False),
-    Column("region", String(16)),
-    Column("jurisdiction", String(16), nullable=False),
-    Column("profiling", Boolean, nullable=False),
-    Column("marketing", Boolean, nullable=False),
-    Column("sensitive", Boolean, nullable=False),
-    Column("reasons", JSON, nullable=False),
-    Column("decided_at", DateTime, nullable=False),
-)
+DECISIONS_TABLE = "compliance_decisions"        # the run table (folder of Parquet parts) holding the decision log
+DECISIONS_SCHEMA = pa.schema([
+    ("person_id", pa.string()), ("region", pa.string()), ("region_source", pa.string()),
+    ("jurisdiction", pa.string()), ("profiling", pa.bool_()), ("marketing", pa.bool_()), ("sensitive", pa.bool_()),
+    ("reasons", pa.list_(pa.dictionary(pa.int32(), pa.string()))), ("decided_at", pa.timestamp("us")),
+])
+DECISIONS_ROW_GROUP = 64_000    # rows per row group: one person's look-up reads one group of ~2 MB
 ALLOWED_SCHEMA = pa.schema([("person_id", pa.string()), ("profiling", pa.bool_()), ("marketing", pa.bool_()),
                             ("sensitive", pa.bool_()), ("jurisdiction", pa.string())])
 
@@ -304,28 +304,50 @@ def sensitive_pairs(decisions: list[PersonDecision], label_ids: list[str]) -> pa
     return pa.Table.from_pylist(rows, schema=pa.schema([("person_id", pa.string()), ("label_id", pa.string())]))
 
 
-def log_decisions(state: State, run_id: str, decisions: list[PersonDecision], at: datetime) -> None:
-    """Write the decision log of one build (one row per person, reasons as a JSON list)."""
-    DECISIONS.create(state.engine, checkfirst=True)
-    with state.engine.begin() as connection:
-        if decisions:
-            connection.execute(insert(DECISIONS), [
-                {"run_id": run_id, "person_id": d.person_id, "region": d.region, "jurisdiction": d.jurisdiction.region,
-                 **d.allowed, "reasons": json.loads(json.dumps(list(d.reasons))), "decided_at": at}
-                for d in decisions])
+def _reasons_column(decisions: list[PersonDecision]) -> pa.Array:
+    """The reasons as a list of dictionary-encoded strings: most persons share their reasons word for word, so
+    each distinct list is converted once (at one million persons: 0.8 s instead of 3.3 s for plain strings)."""
+    distinct: dict[tuple[str, ...], int] = {}
+    positions = [distinct.setdefault(d.reasons, len(distinct)) for d in decisions]
+    strings: dict[str, int] = {}
+    offsets, flat = [0], []
+    for reasons in distinct:
+        flat += [strings.setdefault(reason, len(strings)) for reason in reasons]
+        offsets.append(len(flat))
+    values = pa.DictionaryArray.from_arrays(pa.array(flat, pa.int32()), pa.array(list(strings), pa.string()))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values).take(pa.array(positions, pa.int32()))
 
 
-def logged_decision(state: State, run_id: str, person_id: str) -> dict[str, Any] | None:
-    """The logged decision of ``person_id`` in ``run_id`` as ``{"region", "allowed", "reasons"}``."""
-    DECISIONS.create(state.engine, checkfirst=True)
-    query = select(DECISIONS).where((DECISIONS.c.run_id == run_id) & (DECISIONS.c.person_id == person_id))
-    with state.engine.connect() as connection:
-        row = connection.execute(query).first()
-    if row is None:
+def log_decisions(folder: Path, decisions: list[PersonDecision], at: datetime) -> Path:
+    """Write one build's decision log into its run folder (one row per person, sorted by person id)."""
+    ordered = sorted(decisions, key=lambda d: d.person_id)
+    naive_utc = at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+    columns: dict[str, list[Any] | pa.Array] = {
+        "person_id": [d.person_id for d in ordered], "region": [d.region for d in ordered],
+        "region_source": [d.region_source for d in ordered],
+        "jurisdiction": [d.jurisdiction.region for d in ordered],
+        **{purpose: [d.allowed[purpose] for d in ordered] for purpose in PURPOSES},
+        "reasons": _reasons_column(ordered), "decided_at": [naive_utc] * len(ordered),
+    }
+    table = pa.Table.from_pydict(columns, schema=DECISIONS_SCHEMA)
+    path = folder / DECISIONS_TABLE / "part-0.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd", row_group_size=DECISIONS_ROW_GROUP)
+    return path
+
+
+def logged_decision(lake: Lake, run_id: str, person_id: str) -> dict[str, Any] | None:
+    """The logged decision of ``person_id`` in run ``run_id`` as ``{"person_id", "region", "region_source",
+    "jurisdiction", "allowed", "reasons", "decided_at"}``; None when the run has no log or no row for them."""
+    parts = sorted(lake.run_table_path(run_id, DECISIONS_TABLE).glob("*.parquet"))
+    rows = [row for part in parts
+            for row in pq.read_table(part, filters=[("person_id", "=", person_id)]).to_pylist()]
+    if not rows:
         return None
-    return {"person_id": person_id, "region": row.region, "jurisdiction": row.jurisdiction,
-            "allowed": {"profiling": row.profiling, "marketing": row.marketing, "sensitive": row.sensitive},
-            "reasons": list(row.reasons)}
+    row = rows[0]
+    return {"person_id": person_id, "region": row["region"], "region_source": row["region_source"],
+            "jurisdiction": row["jurisdiction"], "allowed": {purpose: row[purpose] for purpose in PURPOSES},
+            "reasons": list(row["reasons"]), "decided_at": row["decided_at"].isoformat()}
 
 
 def check_person(workspace: Workspace, person: str) -> dict[str, Any]:
@@ -334,7 +356,7 @@ def check_person(workspace: Workspace, person: str) -> dict[str, Any]:
 
     run_id = workspace.lake.require_current_run()
     person_id = resolve_person_id(workspace, person)
-    logged = logged_decision(workspace.state, run_id, person_id)
+    logged = logged_decision(workspace.lake, run_id, person_id)
     if logged is not None:
         return {"run_id": run_id, **logged}
     identities = workspace.lake.read_run_table("identities", run_id)

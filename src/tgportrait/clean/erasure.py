@@ -39,7 +39,7 @@ from sqlalchemy import (
     text,
 )
 
-from tgportrait.clean.compliance import DECISIONS, jurisdiction_of, logged_decision
+from tgportrait.clean.compliance import jurisdiction_of, logged_decision
 from tgportrait.clean.consent import consent_ledger, forget_consents
 from tgportrait.errors import NotFound
 from tgportrait.store.state import METADATA, State, utcnow
@@ -112,7 +112,7 @@ def _key(workspace: Workspace) -> bytes:
 
 
 def _tables(state: State) -> None:
-    for table in (TOMBSTONES, REQUESTS, TOMBSTONE_DROPS, DECISIONS):
+    for table in (TOMBSTONES, REQUESTS, TOMBSTONE_DROPS):
         table.create(state.engine, checkfirst=True)
 
 
@@ -290,7 +290,7 @@ def _log_request(workspace: Workspace, kind: str, subject: str, jurisdiction: st
 
 def _jurisdiction(workspace: Workspace, person_id: str) -> str:
     run_id = workspace.lake.current_run_id()
-    decision = logged_decision(workspace.state, run_id, person_id) if run_id else None
+    decision = logged_decision(workspace.lake, run_id, person_id) if run_id else None
     return str(decision["jurisdiction"]) if decision else "default"
 
 
@@ -322,7 +322,7 @@ def forget(workspace: Workspace, person: str) -> dict[str, Any]:
     counts = {"event_rows": 0, "run_rows": 0, "export_rows": 0, "files_redacted": 0}
     for part in lake.event_parts():
         counts["event_rows"] += _scrub_parquet(part, person_ids, identifiers, needles)
-    for run_id in lake.published_runs():
+    for run_id in lake.published_runs():   # every run table, the compliance decision log included
         for part in sorted(lake.run_dir(run_id).rglob("*.parquet")):
             counts["run_rows"] += _scrub_parquet(part, person_ids, identifiers, needles)
     for export in exported_files(workspace):
@@ -335,7 +335,6 @@ def forget(workspace: Workspace, person: str) -> dict[str, Any]:
             counts["files_redacted"] += _scrub_text_file(path, needles + sorted(person_ids))
     _tables(workspace.state)
     with workspace.state.engine.begin() as connection:
-        connection.execute(delete(DECISIONS).where(DECISIONS.c.person_id.in_(sorted(person_ids))))
         known = {row.digest for row in connection.execute(select(TOMBSTONES.c.digest))}
         fresh = [{"digest": digest, "created_at": utcnow()} for digest in digests if digest not in known]
         if fresh:
@@ -373,10 +372,12 @@ def export_person(workspace: Workspace, person: str) -> dict[str, Any]:
         table = lake.read_run_table(name, run_id)
         rows = table.filter(pc.is_in(table.column("person_id"), value_set=pa.array(sorted(person_ids))))
         result[name] = json.loads(json.dumps(rows.to_pylist(), default=str))
-    current = sorted(person_ids)[0]
-    decision = next((d for p in sorted(person_ids) if (d := logged_decision(workspace.state, run_id, p))), None)
+    decision = next((d for p in sorted(person_ids) if (d := logged_decision(lake, run_id, p))), None)
     result["compliance"] = decision
-    result["request"] = _log_request(workspace, "access", current, decision["jurisdiction"] if decision else "default")
+    # the subject is the same keyed digest an erasure logs (never the person id, which forget removes everywhere)
+    key = _key(workspace)
+    subject = min((tombstone_digest(key, id_type, value) for id_type, value in identifiers), default="unknown")
+    result["request"] = _log_request(workspace, "access", subject, decision["jurisdiction"] if decision else "default")
     return result
 
 

@@ -9,16 +9,19 @@ is the attribute whose agreement weighed most in the decision. Links never overr
 deterministic guardrails: :func:`tgportrait.clean.identity.resolve_identities` applies them as
 ordinary edges, so two different Telegram ids still never merge.
 
-Splink runs on DuckDB here (an in-process connection of its own). Splink on Spark needs the
-``scala-udf-similarity`` jar on the Spark classpath for its string similarity functions; that jar
-is not shipped with pyspark and nothing downloads at run time, so a Spark workspace links on
-DuckDB too (the records are small: one row per customer or Telegram user).
+Splink runs on the workspace's engine through :meth:`tgportrait.store.engine.Engine.splink_database`:
+DuckDB (an in-process connection of its own) or Spark (Splink's ``SparkAPI`` on the engine's session,
+whose string similarity functions come from the ``scala-udf-similarity`` jar shipped inside the
+splink package and put on ``spark.jars`` when the session starts). Both engines run the same
+settings; the sampled u and EM estimates differ slightly between them, so probabilities agree to
+within a small tolerance and links near the threshold can differ (see tests/clean/test_linkage.py).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -28,6 +31,8 @@ from tgportrait.config import IdentitySettings
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     from splink.internals.comparison_creator import ComparisonCreator
+
+    from tgportrait.store.engine import Engine
 
 LINKAGE_COLUMNS = ("first_name", "last_name", "birth_date", "phone", "email", "username", "city", "postcode",
                    "street")
@@ -108,54 +113,117 @@ def _rule_columns(rule: list[str]) -> set[str]:
 
 
 def _rule_sql(rule: list[str]) -> str:
-    """``["first_name", "last_name"]`` → both agree; ``"first_name=last_name"`` compares across columns."""
+    """``["first_name", "last_name"]`` → both agree; ``"first_name=last_name"`` compares across columns.
+
+    Names are left unquoted (DuckDB and Spark quote differently); only LINKAGE_COLUMNS reach here.
+    """
     terms = []
     for term in rule:
         left, _, right = term.partition("=")
-        terms.append(f'l."{left}" = r."{right or left}"')
+        terms.append(f"l.{left} = r.{right or left}")
     return " and ".join(terms)
 
 
-def link_records(records: pa.Table, settings: IdentitySettings, *, threshold: float | None = None,
-                 seed: int = 42) -> LinkageResult:
-    """Score candidate pairs of ``records`` (``unique_id`` + LINKAGE_COLUMNS) and keep the links.
+def _capped_rules(frame: pa.Table, rules: list[list[str]], cap: int) -> tuple[pa.Table, dict[tuple[str, ...], str]]:
+    """Blocking rules as SQL, each limited to blocks of at most ``cap`` records.
 
-    Records without any linkage attribute never link. Returns no links when fewer than two records
-    carry attributes or when no blocking rule applies to the columns present.
+    A value combination shared by more records than ``cap`` (a common first and last name, a common
+    name in a big city) says little about who is who, and its pairs grow with the square of the
+    block: at 100,000 users the name rules alone made 3.5 million pairs. So each rule gets a column
+    ``_block_<i>`` with the size of the record's block, and a pair is compared under that rule only
+    when the block is small enough; such pairs are still compared when another rule brings them
+    together (same phone, e-mail, username, birth date...). Cross-column rules (swapped first and
+    last names) are rare by nature and stay uncapped.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    capped: dict[tuple[str, ...], str] = {}
+    for index, rule in enumerate(rules):
+        sql = _rule_sql(list(rule))
+        if any("=" in term for term in rule):
+            capped[tuple(rule)] = sql
+            continue
+        mask = pc.is_valid(frame.column(rule[0]))
+        for name in rule[1:]:
+            mask = pc.and_(mask, pc.is_valid(frame.column(name)))
+        keyed = frame.select(list(rule)).append_column("_row", pa.array(np.arange(frame.num_rows))).filter(mask)
+        sizes = keyed.join(keyed.group_by(list(rule)).aggregate([("_row", "count")]), list(rule))
+        column = np.zeros(frame.num_rows, dtype=np.int64)   # a null key never matches: its size does not matter
+        column[sizes.column("_row").to_numpy()] = sizes.column("_row_count").to_numpy()
+        frame = frame.append_column(f"_block_{index}", pa.array(column))
+        capped[tuple(rule)] = f"{sql} and l._block_{index} <= {int(cap)}"
+    return frame, capped
+
+
+def link_records(records: pa.Table, settings: IdentitySettings, *, engine: Engine | None = None,
+                 threshold: float | None = None, seed: int = 42) -> LinkageResult:
+    """Score candidate pairs of ``records`` (``unique_id`` + LINKAGE_COLUMNS) on ``engine`` and keep the links.
+
+    Without ``engine`` Splink runs on a DuckDB engine of its own. Records without any linkage
+    attribute never link. Returns no links when fewer than two records carry attributes or when no
+    blocking rule applies to the columns present.
+    """
+    present = _present_columns(records)
+    rules = [rule for rule in settings.blocking_rules if _rule_columns(rule) <= present]
+    if records.num_rows < 2 or not rules or len(present) < 2:
+        return LinkageResult(LINK_SCHEMA.empty_table(), 0, {})
+    if engine is not None:
+        with engine.splink_database() as database:
+            return _link_on(database, records, settings, present, rules, threshold, seed, engine.kind)
+    from tgportrait.store.engine import connect_engine
+
+    own_engine = connect_engine("duckdb", Path("."))  # DuckDB never writes to the scratch folder
+    try:
+        with own_engine.splink_database() as database:
+            return _link_on(database, records, settings, present, rules, threshold, seed, "duckdb")
+    finally:
+        own_engine.close()
+
+
+def _link_on(database: Any, records: pa.Table, settings: IdentitySettings, present: set[str],
+             rules: list[list[str]], threshold: float | None, seed: int, kind: str) -> LinkageResult:
+    """Train and predict with Splink on ``database`` (a Splink ``DatabaseAPI`` on an engine of ``kind``).
+
+    ``seconds`` holds the duration of each phase: prior, u, train (EM sessions), predict.
+    u is sampled in Splink's default chunks with early stopping on DuckDB (cheap queries, and most
+    of the pairs are never compared on big inputs) and in one chunk on Spark, where each chunk is
+    a few Spark jobs.
     """
     import time
 
-    import duckdb
-    from splink import DuckDBAPI, Linker, SettingsCreator
+    from splink import Linker, SettingsCreator
     from splink.internals.exceptions import SplinkException
 
-    started = time.perf_counter()
     seconds: dict[str, float] = {}
-    present = _present_columns(records)
-    rules = [rule for rule in settings.blocking_rules if _rule_columns(rule) <= present]
-    empty = LinkageResult(LINK_SCHEMA.empty_table(), 0, seconds)
-    if records.num_rows < 2 or not rules or len(present) < 2:
-        return empty
+    started = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        seconds[phase] = round(now - started, 3)
+        started = now
+
     keep = ["unique_id", *[name for name in LINKAGE_COLUMNS if name in present]]
     frame = records.select(keep).cast(pa.schema([(name, pa.string()) for name in keep]))
-    connection = duckdb.connect()
-    database = DuckDBAPI(connection)
-    table = database.register(frame, dataset_display_name="persons")
+    frame, capped = _capped_rules(frame, rules, settings.max_block_size)
+    table = database.register(frame)  # a generated name (__splink__input_table_N): never clashes on Spark
     creator = SettingsCreator(
         link_type="dedupe_only",
         comparisons=_comparisons(present),
-        blocking_rules_to_generate_predictions=[_rule_sql(list(rule)) for rule in rules],  # type: ignore[misc]
+        blocking_rules_to_generate_predictions=list(capped.values()),  # type: ignore[arg-type]
         retain_intermediate_calculation_columns=True,
-        additional_columns_to_retain=[],
+        additional_columns_to_retain=[name for name in frame.column_names if name.startswith("_block_")],
+        max_iterations=settings.em_max_iterations,
     )
     linker = Linker(table, creator, log_level=None)
     logging.getLogger("splink").setLevel(logging.ERROR)
-    deterministic: list[Any] = [_rule_sql(list(rule)) for rule in settings.blocking_rules
-                     if _rule_columns(rule) <= present and len(rule) >= 2] or [_rule_sql(list(rules[0]))]
+    deterministic: list[Any] = [sql for rule, sql in capped.items() if len(rule) >= 2] or [capped[tuple(rules[0])]]
     linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
-    seconds["prior"] = round(time.perf_counter() - started, 3)
-    linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_sample_pairs, seed=seed)
-    seconds["u"] = round(time.perf_counter() - started - seconds["prior"], 3)
+    lap("prior")
+    chunks = {"num_chunks": 1} if kind == "spark" else {}
+    linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_sample_pairs, seed=seed, **chunks)
+    lap("u")
     for rule in settings.training_rules:
         if _rule_columns(rule) <= present and present - _rule_columns(rule):
             try:
@@ -164,14 +232,11 @@ def link_records(records: pa.Table, settings: IdentitySettings, *, threshold: fl
                     max_pairs=settings.em_max_pairs)
             except (ValueError, SplinkException) as exc:   # a level never observed, no pairs: keep the others
                 logging.getLogger(__name__).info("EM session on %s skipped: %s", rule, exc)
-    seconds["train"] = round(time.perf_counter() - started, 3)
+    lap("train")
     cut = settings.match_threshold if threshold is None else threshold
     predicted = linker.inference.predict(threshold_match_probability=min(cut, 0.5))
-    scored = connection.sql(f"select * from {predicted.physical_name}").arrow()
-    if isinstance(scored, pa.RecordBatchReader):
-        scored = scored.read_all()
-    seconds["predict"] = round(time.perf_counter() - started - seconds["train"], 3)
-    connection.close()
+    scored = predicted.as_pyarrow_table()
+    lap("predict")
     links = _links_from_predictions(scored, cut, frozenset(settings.evidence_columns))
     return LinkageResult(links, scored.num_rows, seconds)
 

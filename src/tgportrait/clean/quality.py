@@ -13,8 +13,12 @@ Definitions (also in docs/quality.md):
   (Splink) link or a manual merge;
 - redundant share = cleaned events of the redundant value tier / cleaned events (counted, not featured);
 - invalid identifiers (per source, by reason) = identifiers an importer rejected on a row it kept (the row
-  stays, the identifier is dropped), counted at ingest into the ``imports`` log; placeholders such as 'null'
-  are blanks, not invalid identifiers;
+  stays, the identifier is dropped), counted at ingest into the ``imports`` log (CRM customers, questionnaires,
+  Telegram bot updates and the inbox; whitespace and placeholders such as 'null' count as
+  "placeholder is not a value");
+- blocked identifiers (per source, by reason) = distinct identifier values per source that passed import but
+  that the identity guardrails block as junk ("email: blocked junk value", "phone: matches a blocked
+  pattern"): they stay on the event and never link anything;
 - consent-blocked share = cleaned events of persons excluded from profiling by the compliance stage /
   cleaned events;
 - pre-label coverage = persons with core data (any message or order) who got at least one label of the
@@ -28,6 +32,15 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from tgportrait.clean.identity import Guardrails, Identifier
+from tgportrait.config import IdentitySettings
+from tgportrait.store.tables import IDENTIFIER_TYPES
+
+# identifier column -> the field name importers use in their reasons ("phone: ...", "telegram_username: ...")
+IDENTIFIER_FIELDS = {"tg_user_id": "telegram_user_id", "tg_username": "telegram_username", "phone": "phone",
+                     "email": "email", "crm_customer_id": "customer_id"}
+BLOCKED_REASONS = {"blocked value": "blocked junk value", "blocked pattern": "matches a blocked pattern"}
 
 
 def _rate(part: int, whole: int) -> float:
@@ -92,6 +105,41 @@ def quality_report(imports: list[dict[str, Any]], invalid_counts: list[dict[str,
             "blocked_identifiers": identity_blocked, "refused_merges": refused_merges,
         },
     }
+
+
+def blocked_identifiers_by_source(records: pa.Table, settings: IdentitySettings) -> dict[str, dict[str, int]]:
+    """Distinct identifier values per source that the guardrails block as junk, as {source: {reason: n}}.
+
+    ``records`` are the identity stage's distinct identifier tuples (``source`` + IDENTIFIER_TYPES).
+    """
+    guardrails = Guardrails(settings)
+    seen: set[tuple[str, str, str]] = set()
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for batch in records.to_batches(max_chunksize=65_536):
+        for row in batch.to_pylist():
+            source = str(row.get("source") or "")
+            for id_type in IDENTIFIER_TYPES:
+                value = row.get(id_type)
+                if value is None or value == "" or (source, id_type, str(value)) in seen:
+                    continue
+                seen.add((source, id_type, str(value)))
+                reason = guardrails.blocked_reason(Identifier(id_type, str(value)))
+                if reason is not None:
+                    counts[source][f"{IDENTIFIER_FIELDS[id_type]}: {BLOCKED_REASONS.get(reason, reason)}"] += 1
+    return {source: dict(reasons) for source, reasons in counts.items()}
+
+
+def add_blocked_identifiers(report: dict[str, Any], blocked: dict[str, dict[str, int]]) -> None:
+    """Add the guardrails' junk values (``blocked_identifiers_by_source``) per source and overall, by reason."""
+    overall: dict[str, int] = defaultdict(int)
+    for name, source in report["by_source"].items():
+        reasons = dict(sorted(blocked.get(name, {}).items()))
+        source["blocked_identifiers"] = sum(reasons.values())
+        source["blocked_identifiers_by_reason"] = reasons
+        for reason, n in reasons.items():
+            overall[reason] += n
+    report["before"]["blocked_identifiers"] = sum(overall.values())
+    report["before"]["blocked_identifiers_by_reason"] = dict(sorted(overall.items()))
 
 
 def merge_kind(rule: str) -> str | None:

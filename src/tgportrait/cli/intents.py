@@ -78,16 +78,18 @@ def classify_command(text: str | None, file_path: str | None, text_column: str, 
 @click.option("--label-column", required=True, help="Column holding the label (any label set).")
 @click.option("--name", default="default", show_default=True, help="Model name; 'default' is used by the build.")
 @click.option("--no-corrections", is_flag=True, help="Ignore corrections accepted in 'intents review'.")
+@click.option("--embeddings/--no-embeddings", default=None,
+              help="Also fit the accurate head on MiniLM sentence embeddings (default: when it is installed).")
 @workspace_option
 @json_option
 def train_command(file_path: str, text_column: str, label_column: str, name: str, no_corrections: bool,
-                  workspace_dir: str | None, as_json: bool) -> None:
+                  embeddings: bool | None, workspace_dir: str | None, as_json: bool) -> None:
     """Train a character n-gram model on FILE.csv (plus accepted review corrections) and save it."""
     from tgportrait.classify.intent_data import train_from_file
 
     workspace = open_workspace(workspace_dir)
     summary = train_from_file(Path(file_path), text_column, label_column, workspace.root / "models", name=name,
-                              use_corrections=not no_corrections)
+                              use_corrections=not no_corrections, embeddings=embeddings)
     if as_json:
         print_json(summary)
         return

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from tgportrait.cli.common import console, json_option, open_workspace, print_json, workspace_option
 from tgportrait.errors import ConfigError
+
+# uvicorn's compiled HTTP parser and event loop, chosen explicitly (both are dependencies): with the pure-Python
+# h11 parser and asyncio's loop the server spent about twice the CPU per update (BENCHMARKS.md, "Webhook ingestion").
+SERVER_OPTIONS: dict[str, Any] = {"http": "httptools", "loop": "uvloop", "log_level": "warning",
+                                 "access_log": False}
 
 
 @click.command("serve")
@@ -19,7 +26,7 @@ def serve_command(host: str, port: int, workspace_dir: str | None) -> None:
     from tgportrait.web.app import create_app
 
     app = create_app(open_workspace(workspace_dir))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, **SERVER_OPTIONS)
 
 
 @click.command("bot")

@@ -68,10 +68,36 @@ def invalid_identifier_reason(identifier: str, reason: str) -> str:
     return f"{identifier}: {text}"
 
 
+def rejected_identifier(raw_value: object, reason: str | None) -> dict[str, str] | None:
+    """What an importer records for an identifier its normaliser refused (None for an empty cell).
+
+    Whitespace and placeholders ('null', 'n/a'...) never link, but someone typed them: they are recorded too.
+    """
+    from tgportrait.collect.normalize import is_blank
+
+    text = "" if raw_value is None or (isinstance(raw_value, float) and raw_value != raw_value) else str(raw_value)
+    if not text:
+        return None
+    if is_blank(text):
+        return {"value": text.strip(), "reason": f"placeholder '{text.strip()}' is not a value"}
+    return {"value": text.strip(), "reason": reason or "invalid"}
+
+
+def with_invalid_identifiers(raw: str, rejected: dict[str, Any]) -> str:
+    """``raw`` (a JSON object) with the rejected identifiers added under "invalid_identifiers" (the CRM convention)."""
+    if not rejected or not raw.endswith("}"):
+        return raw
+    return raw[:-1] + f', "invalid_identifiers": {json.dumps(rejected, ensure_ascii=False)}}}'
+
+
 def count_invalid_identifiers(raw: pa.Array | pa.ChunkedArray) -> dict[str, int]:
-    """Count the identifiers importers rejected, by reason, from the events' ``raw`` JSON ("invalid_identifiers")."""
+    """Count the identifiers importers rejected, by reason, from the events' ``raw`` JSON ("invalid_identifiers").
+
+    Events of one source record share its ``raw`` (a questionnaire row's answers, an update's events): each
+    distinct ``raw`` counts once.
+    """
     counts: Counter[str] = Counter()
-    for text in raw.to_pylist():
+    for text in dict.fromkeys(raw.to_pylist()):
         if not text or '"invalid_identifiers"' not in text:
             continue
         rejected = json.loads(text).get("invalid_identifiers") or {}
@@ -81,8 +107,8 @@ def count_invalid_identifiers(raw: pa.Array | pa.ChunkedArray) -> dict[str, int]
 
 
 def with_folded_text(events: pa.Table) -> pa.Table:
-    """Fill ``text_folded`` (the lexicon's fold of ``text``) once, at ingest, for every later build."""
-    from tgportrait.label.lexicon import fold_texts
+    """Fill ``text_folded`` (``classify.text.fold_text`` of ``text``) once, at ingest, for every later build."""
+    from tgportrait.classify.text import fold_texts
 
     if "text" not in events.column_names or events.num_rows == 0:
         return events
@@ -99,7 +125,12 @@ def ingest(workspace: Workspace, parsed: ParsedInput) -> ImportReport:
     """
     from tgportrait.clean.erasure import drop_tombstoned
 
-    result = workspace.lake.append_events(with_folded_text(drop_tombstoned(workspace, parsed.events, parsed.file)))
+    events = with_folded_text(drop_tombstoned(workspace, parsed.events, parsed.file))
+    if workspace.settings.intents.detect_language_at_ingest:
+        from tgportrait.classify.language import with_detected_languages
+
+        events = with_detected_languages(events)  # each message's lang, on the event
+    result = workspace.lake.append_events(events)
     invalid = count_invalid_identifiers(pq.read_table(result.part, columns=["raw"]).column("raw")) \
         if result.part is not None else {}
     report = ImportReport(result.written, result.duplicates, len(parsed.quarantined), result.by_type, invalid)

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tgportrait.collect.crm import RowProblems, events_table, resolve_columns
-from tgportrait.collect.ingest import ParsedInput, make_event_id
+from tgportrait.collect.ingest import ParsedInput, make_event_id, rejected_identifier, with_invalid_identifiers
 from tgportrait.collect.normalize import (
     DATE_FORMATS_HELP,
     is_blank,
@@ -188,9 +189,11 @@ def parse_questionnaire(path: Path, settings: Settings, mapping: dict[str, str])
                                          f"(expected {DATE_FORMATS_HELP})")
     answers = [normalize_column(table.values(column), _answers_of(key)).tolist()
                for column, key in answer_columns.items()]
-    identifiers = _row_identifiers(table, fields)
+    identifiers, refused_identifiers = _row_identifiers(table, fields)
     raw = table.row_json()
     row_ids = row_event_ids(SOURCE, raw).to_pylist()
+    stored_raw = pa.array([with_invalid_identifiers(text, refused_identifiers[index])
+                           for index, text in enumerate(raw.to_pylist())], pa.string())
     events: dict[str, Any] = {name: [] for name in ("event_id", "source_row", "tg_user_id", "subtype",
                                                            "occurred_at", "answer_key", "answer_value", "raw")}
     rows: list[int] = []
@@ -208,7 +211,7 @@ def parse_questionnaire(path: Path, settings: Settings, mapping: dict[str, str])
     positions = np.asarray(rows, dtype=np.int64)
     events.update({name: [values[i] for i in rows] for name, values in identifiers.items()})
     events.update(source_row=table.row_numbers[positions], tg_user_id=[user_ids[i][0] for i in rows],
-                  occurred_at=answered_at.to_numpy()[positions], raw=raw.take(positions))
+                  occurred_at=answered_at.to_numpy()[positions], raw=stored_raw.take(positions))
     table_out = events_table({**events, "source": SOURCE, "source_file": str(table.path),
                               "type": "questionnaire_answer", "received_at": datetime.now(UTC).replace(tzinfo=None)},
                              np.ones(len(rows), dtype=bool))
@@ -221,19 +224,28 @@ def _without_derived_repeats(answers: list[Answer]) -> list[Answer]:
     return [answer for answer in answers if answer[2] != "derived" or answer[0] not in direct]
 
 
-def _row_identifiers(table: TabularFile, fields: dict[str, str]) -> dict[str, list[str | None]]:
-    """Normalised phone, e-mail and username per row (the region column helps read local phone numbers)."""
+def _row_identifiers(table: TabularFile,
+                     fields: dict[str, str]) -> tuple[dict[str, list[str | None]], list[dict[str, Any]]]:
+    """Normalised phone, e-mail and username per row (the region column helps read local phone numbers),
+    and per row the identifiers refused with their reason (recorded in ``raw``, counted at ingest)."""
     size = table.num_rows
     regions = list(table.values(fields["region"])) if "region" in fields else [None] * size
     found: dict[str, list[str | None]] = {}
-    if "phone" in fields:
-        found["phone"] = [normalize_phone(value, normalize_country(region) if region else None)[0]
-                          for value, region in zip(table.values(fields["phone"]), regions, strict=True)]
-    if "email" in fields:
-        found["email"] = [normalize_email(value)[0] for value in table.values(fields["email"])]
-    if "telegram_username" in fields:
-        found["tg_username"] = [normalize_username(value)[0] for value in table.values(fields["telegram_username"])]
-    return found
+    rejected: list[dict[str, Any]] = [{} for _ in range(size)]
+    for field, column in (("phone", "phone"), ("email", "email"), ("telegram_username", "tg_username")):
+        if field not in fields:
+            continue
+        values = list(table.values(fields[field]))
+        if field == "phone":
+            results = [normalize_phone(value, normalize_country(region) if region else None)
+                       for value, region in zip(values, regions, strict=True)]
+        else:
+            results = [(normalize_email if field == "email" else normalize_username)(value) for value in values]
+        found[column] = [value for value, _ in results]
+        for index, (value, reason) in enumerate(results):
+            if value is None and (entry := rejected_identifier(values[index], reason)) is not None:
+                rejected[index][field] = entry
+    return found, rejected
 
 
 def _answers_of(key: str) -> Callable[[Any], list[Answer]]:

@@ -98,13 +98,24 @@ def attribute_features(inputs: FeatureInputs) -> ir.Table:
     gender = ibis.coalesce(joined.q_gender.lower(), joined.crm_gender)
     gender = ibis.cases((gender.isin(["f", "female", "woman"]), "female"), (gender.isin(["m", "male", "man"]), "male"),
                         (gender.notnull(), "other"), else_=ibis.null("string"))
-    attributes = joined.select(
-        "person_id", region=region, region_source=region_source, language=joined.q_language.lower(),
+    joined = joined.left_join(detected_languages(events), "person_id").drop("person_id_right")
+    attributes = joined.select(  # language: the questionnaire's, else the one most of their messages are in
+        "person_id", region=region, region_source=region_source,
+        language=ibis.coalesce(joined.q_language.lower(), joined.detected_language),
         age_band=ibis.coalesce(joined.q_age_band, _age_band(birth_age)), gender=gender,
         device=joined.q_device.lower())
     regions = inputs.regions
     attributes = attributes.left_join(regions, attributes.region == regions.region).drop("region_right")
     return attributes.mutate(offset_minutes=attributes.offset_minutes.fill_null(0))
+
+
+def detected_languages(events: ir.Table) -> ir.Table:
+    """person_id, detected_language: the ``lang`` most of a person's messages carry (ties: alphabetical)."""
+    texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.lang.notnull())
+    counts = texts.group_by(["person_id", "lang"]).aggregate(n=texts.count())
+    window = ibis.window(group_by=counts.person_id, order_by=[counts.n.desc(), counts.lang])
+    ranked = counts.mutate(_rank=ibis.row_number().over(window))
+    return ranked.filter(ranked._rank == 0).select("person_id", detected_language=ranked.lang)
 
 
 def consumption_features(events: ir.Table, as_of: datetime) -> ir.Table:
@@ -190,12 +201,24 @@ def behaviour_features(events: ir.Table, attributes: ir.Table, as_of: datetime) 
     return counts.left_join(preferred, "person_id").drop("person_id_right")
 
 
-def tag_intents(events: ir.Table, lexicon: DemandLexicon) -> ir.Table:
-    """Add ``intent`` (lexicon) to message events; null elsewhere. Computed once per build."""
+def tag_intents(events: ir.Table, lexicon: DemandLexicon, classified: ir.Table | None = None) -> ir.Table:
+    """Add ``intent`` to message events; null elsewhere. Computed once per build.
+
+    Without ``classified``: the lexicon, in the engine. With it (the build's ``message_intents`` table:
+    event_id, intent, intent_confidence, lang; ``classify.message_intents``): the classifier's intent for
+    every message it holds (null where it abstained), and its ``lang`` where the event has none.
+    """
     is_text = events.type.isin(MESSAGE_TYPES) & events.text_folded.notnull()
-    return events.mutate(intent=ibis.cases((is_text, lexicon.intent_case_expression(events.text_folded,
-                                                                                    prefolded=True)),
-                                           else_=ibis.null("string")))
+    lexicon_intent = lexicon.intent_case_expression(events.text_folded, prefolded=True)
+    if classified is None:
+        return events.mutate(intent=ibis.cases((is_text, lexicon_intent), else_=ibis.null("string")))
+    renamed = classified.select(_mi_event_id=classified.event_id, _mi_intent=classified.intent,
+                                _mi_lang=classified.lang, _mi_seen=ibis.literal(True))
+    joined = events.left_join(renamed, events.event_id == renamed._mi_event_id)
+    return joined.mutate(
+        intent=ibis.cases((joined._mi_seen.notnull(), joined._mi_intent), (is_text, lexicon_intent),
+                          else_=ibis.null("string")),
+        lang=ibis.coalesce(joined.lang, joined._mi_lang)).drop("_mi_event_id", "_mi_intent", "_mi_lang", "_mi_seen")
 
 
 def demand_features(events: ir.Table, lexicon: DemandLexicon, as_of: datetime) -> ir.Table:

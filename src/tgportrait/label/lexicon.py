@@ -4,16 +4,16 @@
 topics of one industry, each with keywords in ten languages. A ``Lexicon`` matches text in Python
 (``match_intent``, ``match_topics``) and builds the same test as Ibis expressions
 (``intent_case_expression``, ``topic_hit_expressions``) so the features stage counts hits inside the
-engine. Both sides fold text the same way (NFKC/case folding, Latin accents removed, Arabic letter
-variants unified) and compile ONE regular expression per intent or topic: keywords in Thai or Chinese
-script match anywhere (those scripts write no spaces), every other keyword matches whole words. The
-engine pattern uses only syntax RE2 (DuckDB) and Java (Spark) share: no lookbehind, ``\\p{L}`` classes.
+engine. Both sides fold text the same way (``tgportrait.classify.text``: NFKC/case folding, Latin accents
+removed, Arabic letter variants unified) and compile ONE regular expression per intent or topic: keywords
+in Thai or Chinese script match anywhere (those scripts write no spaces), every other keyword matches whole
+words. The engine pattern uses only syntax RE2 (DuckDB) and Java (Spark) share: no lookbehind, ``\\p{L}``
+classes.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -25,73 +25,13 @@ import ibis
 import ibis.expr.types as ir
 import yaml
 
+from tgportrait.classify.text import fold_expression, fold_for_engine, fold_text
 from tgportrait.errors import ConfigError
 
 LEXICON_LANGUAGES: tuple[str, ...] = ("en", "id", "ms", "vi", "th", "pt", "es", "ru", "ar", "zh")
 INDUSTRY_TOPICS: tuple[str, ...] = ("beauty", "3c", "apparel", "fmcg", "education")
 GENERAL_INDUSTRY = "ecommerce"  # a general store: the topics of every industry
 EntryKind = Literal["intent", "topic"]
-
-# ---------------------------------------------------------------------------------------------------
-# Folding: one character table shared by Python (str.translate) and the engines (SQL TRANSLATE).
-
-
-def _build_fold_table() -> tuple[str, str, str]:
-    """(from, to, delete): 1:1 character replacements, then characters to remove."""
-    pairs: dict[str, str] = {}
-    latin = [*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)]
-    for code in latin:
-        char = chr(code)
-        if char != char.lower():
-            continue  # text is lower-cased before folding
-        base = unicodedata.normalize("NFD", char)[0]
-        if base != char and base.isascii() and base.isalpha():
-            pairs[char] = base
-    pairs.update({"đ": "d", "ø": "o", "ł": "l", "ё": "е", "’": "'", "‘": "'", "ʼ": "'",
-                  "أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ة": "ه"})
-    for code in range(0xFF01, 0xFF5F):  # full-width ASCII
-        pairs[chr(code)] = chr(code - 0xFEE0).lower()
-    for code in (0x00A0, *range(0x2000, 0x200B), 0x202F, 0x3000):  # odd spaces
-        pairs[chr(code)] = " "
-    deleted = [*map(chr, range(0x0300, 0x0370)),  # combining accents (decomposed Latin text)
-               *map(chr, range(0x064B, 0x0653)), "\u0670", "\u0640",  # Arabic harakat, tatweel
-               "\u200b", "\ufeff"]  # zero-width space, byte-order mark
-    return "".join(pairs), "".join(pairs.values()), "".join(deleted)
-
-
-_FOLD_FROM, _FOLD_TO, _FOLD_DELETE = _build_fold_table()
-_PYTHON_FOLD = str.maketrans(_FOLD_FROM, _FOLD_TO, _FOLD_DELETE)
-
-
-def fold_text(text: str) -> str:
-    """Text as the Python matcher sees it: NFKC, case-folded, accents and letter variants folded."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(_PYTHON_FOLD)
-
-
-def fold_texts(texts: Iterable[str | None]) -> list[str | None]:
-    """``fold_text`` over a column (repeated texts folded once); nulls stay null."""
-    cache: dict[str, str] = {}
-    folded: list[str | None] = []
-    for text in texts:
-        if text is None:
-            folded.append(None)
-            continue
-        value = cache.get(text)
-        if value is None:
-            value = cache[text] = fold_text(text)
-        folded.append(value)
-    return folded
-
-
-def _fold_for_engine(keyword: str) -> str:
-    """A keyword as the engine-side text will look (engines do no NFKC: only lower-case + translate)."""
-    return unicodedata.normalize("NFC", keyword).casefold().translate(_PYTHON_FOLD)
-
-
-def fold_expression(column: ir.StringValue) -> ir.StringValue:
-    """The engine-side fold of a text column: ``TRANSLATE(LOWER(column), ...)`` (DuckDB and Spark)."""
-    return column.lower().translate(_FOLD_FROM + _FOLD_DELETE, _FOLD_TO)
-
 
 _UNSPACED_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF), (0x3400, 0x4DBF),
                     (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
@@ -129,7 +69,7 @@ class Keyword:
         if not core or "*" in core:
             raise ValueError(f"keyword {written!r}: '*' may only open the start or the end of a word")
         text = fold_text(core)
-        return cls(written, text, _fold_for_engine(core), open_start, open_end, _is_unspaced(text))
+        return cls(written, text, fold_for_engine(core), open_start, open_end, _is_unspaced(text))
 
 
 def _escape(text: str) -> str:

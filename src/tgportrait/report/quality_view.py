@@ -1,8 +1,9 @@
 """The report's data-quality section: reads a run's ``quality.json`` dictionary, writes formatted rows and the chart.
 
-Before/after rates, invalid identifiers dropped at import, merged profile records (deterministic / fuzzy /
-manual), redundant and consent-blocked shares, and one row per source. Missing keys (runs written before a
-figure existed) show as an em dash or zero, never as an error.
+Before/after rates, invalid identifiers dropped at import and junk identifiers the guardrails block (kept,
+never linking), merged profile records (deterministic / fuzzy / manual), redundant and consent-blocked shares,
+and one row per source, whose identifier reasons list the rejected ones first, then the blocked ones. Missing
+keys (runs written before a figure existed) show as an em dash or zero, never as an error.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def quality_rates(quality: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("Duplication rate (profiles)", format_percent(before.get("duplication_rate")),
          format_percent(after.get("duplication_rate"))),
         ("Invalid identifiers (dropped, row kept)", format_count(number(before.get("invalid_identifiers"))), "—"),
+        ("Junk identifiers (blocked, never link)", format_count(number(before.get("blocked_identifiers"))), "—"),
         ("Merged profiles (deterministic / fuzzy / manual)", "—", merged(quality.get("identity") or {})),
         ("Redundant share (events)", "—", format_percent(after.get("redundant_share"))),
         ("Consent-blocked share (events)", "—", format_percent(after.get("consent_blocked_share"))),
@@ -86,4 +88,5 @@ def quality_source(name: str, row: Mapping[str, Any]) -> QualitySource:
                          int(number(row.get("invalid"))), int(number(row.get("kept"))),
                          _reasons(row.get("invalid_by_reason")), merged(row),
                          format_percent(row.get("redundant_share")), format_percent(row.get("consent_blocked_share")),
-                         _reasons(row.get("invalid_identifiers_by_reason")))
+                         _reasons(row.get("invalid_identifiers_by_reason"))
+                         + _reasons(row.get("blocked_identifiers_by_reason")))

@@ -33,7 +33,9 @@ Spark ``TIMESTAMP`` (instants shown in UTC) everywhere: Parquet without a time z
 ``TIMESTAMP`` rather than ``TIMESTAMP_NTZ`` and written back as ``TIMESTAMP_NTZ``, so the files
 read by pyarrow hold naive UTC on both engines. ``write_parquet`` writes from Spark itself (mode
 overwrite, several part files), then reads the folder back into Arrow on the driver: the returned
-table must fit in the driver's memory.
+table must fit in the driver's memory. The session starts with Splink's ``scala-udf-similarity`` jar
+(shipped inside the splink package) on ``spark.jars``, so ``Engine.splink_database`` can run Splink's
+string comparisons on Spark.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +206,10 @@ class Engine:
     def close(self) -> None:
         raise NotImplementedError
 
+    def splink_database(self) -> AbstractContextManager[Any]:
+        """A Splink ``DatabaseAPI`` that runs on this engine for the length of a ``with`` block."""
+        raise NotImplementedError
+
     def compiled_sql(self, expr: ir.Expr) -> str:
         """The SQL this engine runs for ``expr`` (for error messages and debugging)."""
         return str(self.backend.compile(expr))
@@ -286,6 +292,18 @@ class DuckDBEngine(Engine):
     def close(self) -> None:
         self.backend.disconnect()
 
+    @contextmanager
+    def splink_database(self) -> Iterator[Any]:
+        """Splink on an in-process DuckDB connection of its own (work tables stay out of this engine), closed after."""
+        import duckdb
+        from splink import DuckDBAPI
+
+        connection = duckdb.connect()
+        try:
+            yield DuckDBAPI(connection)
+        finally:
+            connection.close()
+
 
 class SparkEngine(Engine):
     kind = "spark"
@@ -343,6 +361,31 @@ class SparkEngine(Engine):
                 self.session.catalog.dropTempView(view)
         self._views.clear()
 
+    @contextmanager
+    def splink_database(self) -> Iterator[Any]:
+        """Splink's ``SparkAPI`` on this session; its work tables are persisted views, dropped and uncached after.
+
+        Splink's string similarity functions (jaro_winkler, damerau_levenshtein...) come from the
+        ``scala-udf-similarity`` jar that ``spark_session`` puts on ``spark.jars``.
+        """
+        from splink.backends.spark import SparkAPI
+
+        catalog = self.session.catalog
+        before = {table.name for table in catalog.listTables() if table.isTemporary}
+        database = SparkAPI(spark_session=self.session, break_lineage_method="persist")
+        if not catalog.functionExists("jaro_winkler"):
+            raise EngineUnavailable(
+                "Splink's string similarity functions are not registered in this Spark session",
+                hint="Start Spark with Splink's jar on spark.jars (splink.backends.spark.similarity_jar_location()); "
+                     "tgportrait's own session does this.")
+        try:
+            yield database
+        finally:
+            if _is_running(self.session):
+                for table in catalog.listTables():
+                    if table.isTemporary and table.name.startswith("__splink__") and table.name not in before:
+                        catalog.dropTempView(table.name)
+
 
 # ---- Spark session (one per process) ----------------------------------------------------------
 _spark_lock = threading.Lock()
@@ -394,6 +437,7 @@ def spark_session(url: str, scratch: Path) -> Any:
             .config("spark.sql.warehouse.dir", str(scratch / "spark-warehouse"))
             .config("spark.driver.extraJavaOptions",
                     f"-Dderby.system.home={scratch / 'derby'} -Duser.timezone=UTC")
+            .config("spark.jars", _splink_similarity_jar())
         )
         if local:  # a cluster keeps its own spark-defaults.conf for these
             builder = (
@@ -410,6 +454,13 @@ def spark_session(url: str, scratch: Path) -> Any:
         _quiet_pyspark_error_logs()
         _spark_sessions[master] = session
         return session
+
+
+def _splink_similarity_jar() -> str:
+    """Splink's ``scala-udf-similarity`` jar for this Spark version (shipped inside the splink package)."""
+    from splink.backends.spark import similarity_jar_location
+
+    return str(similarity_jar_location())
 
 
 def _quiet_pyspark_error_logs() -> None:
