@@ -27,9 +27,15 @@ import pyarrow.parquet as pq
 
 from tgportrait.classify.message_intents import message_intents_for_build
 from tgportrait.classify.value import value_tiers, without_redundant
-from tgportrait.clean.compliance import allowed_table, compliance_decisions, log_decisions, sensitive_pairs
+from tgportrait.clean.compliance import (
+    PersonDecision,
+    allowed_table,
+    compliance_decisions,
+    log_decisions,
+    sensitive_pairs,
+)
 from tgportrait.clean.events import attach_person, flag_invalid, possible_duplicate_persons
-from tgportrait.clean.identity import persons_table, resolve_identities
+from tgportrait.clean.identity import IdentityResult, persons_table, resolve_identities
 from tgportrait.clean.linkage import linkage_records, profile_records_expr
 from tgportrait.clean.overrides import active_overrides
 from tgportrait.clean.quality import (
@@ -45,7 +51,7 @@ from tgportrait.config import Settings
 from tgportrait.label.assign import assign_labels, with_message_examples
 from tgportrait.label.catalogue import feature_names
 from tgportrait.label.features import FeatureInputs, build_features, message_examples, tag_intents
-from tgportrait.label.lexicon import load_lexicon
+from tgportrait.label.lexicon import Lexicon, load_lexicon
 from tgportrait.label.repurchase import repurchase_for_build
 from tgportrait.label.taxonomy import Taxonomy, load_taxonomy
 from tgportrait.portrait.build import build_portraits
@@ -100,18 +106,56 @@ def _settings_digest(workspace: Workspace) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
+@dataclass
+class _Run:
+    """What every stage of one build shares: where it writes, as of when, and the stage timings."""
+
+    workspace: Workspace
+    engine: Engine
+    folder: Path
+    as_of: datetime
+    say: Callable[[str], None]
+    report: BuildReport
+
+    @property
+    def settings(self) -> Settings:
+        return self.workspace.settings
+
+
+@dataclass
+class _Identity:
+    result: IdentityResult
+    table: ir.Table           # the identity map as written into the run
+    records: pa.Table         # the distinct identifier tuples it was resolved from
+    linkage_note: str
+
+
+@dataclass
+class _Clean:
+    attached: ir.Table        # every event with its person (invalid ones flagged)
+    clean: ir.Table           # valid events of persons, tiered, as written into the run
+    keys: pa.Table            # event_id, source, person_id, value_tier of ``clean``
+    invalid_counts: pa.Table
+
+
+@dataclass
+class _Compliance:
+    decisions: list[PersonDecision]
+    allowed: ir.Table
+    profiled: ir.Table        # person ids that may be profiled
+
+
 def build(workspace: Workspace, *, as_of: datetime | None = None,
           progress: Callable[[str], None] | None = None) -> BuildReport:
     """Run every stage and publish the run; on failure the previous run stays current."""
     as_of = as_of or utc_now()
-    say = progress or (lambda _message: None)
     run_id = new_run_id()
     engine = workspace.engine
     lake, state, settings = workspace.lake, workspace.state, workspace.settings
     report = BuildReport(run_id, engine.kind, as_of)
     timings = report.timings
     state.start_run(run_id, settings.engine)
-    folder = lake.building_dir(run_id)
+    run = _Run(workspace, engine, lake.building_dir(run_id), as_of, progress or (lambda _message: None), report)
     try:
         taxonomy = load_taxonomy(workspace.taxonomy_path, settings.industry)
         lexicon = load_lexicon(settings.industry)
@@ -121,106 +165,147 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
         events = engine.read_parquet(lake.event_parts(), "events", EVENTS)
         flagged = flag_invalid(events, as_of)
         with _timed(timings, "identity"):
-            say("resolving identities")
-            records_expr = flagged.filter(flagged.invalid_reason.isnull()).select(
-                "source", *IDENTIFIER_TYPES).distinct()
-            records = engine.execute(records_expr, "identity_records")
-            links, linkage_note = _fuzzy_links(engine, flagged, settings)
-            identity = resolve_identities(records.cast(pa.schema(
-                [("source", pa.string())] + [(name, pa.string()) for name in IDENTIFIER_TYPES])), settings.identity,
-                overrides=active_overrides(state.engine), fuzzy_links=links)
-            identity_map, _ = _materialise(engine, engine.from_arrow(identity.identifiers, "identity_map"), folder,
-                                           "identities")
+            identity = _resolve_identities(run, flagged)
         with _timed(timings, "clean"):
-            say("cleaning events")
-            attached = attach_person(flagged, identity_map)
-            invalid_counts = engine.execute(
-                attached.filter(attached.invalid_reason.notnull()).group_by(["source", "invalid_reason"]).aggregate(
-                    n=ibis._.count()), "invalid_counts")
-            with _timed(timings, "intents"):  # a trained model: classify messages in Python (else the lexicon)
-                intents_pass = message_intents_for_build(workspace, folder)
-            classified = None if intents_pass is None or intents_pass.path is None else engine.read_parquet(
-                [intents_pass.path], "message_intents")
-            valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),
-                                lexicon, classified)
-            # events_clean can be the biggest table of a run: the engine streams it to disk, and only the
-            # key columns the quality report counts come back to the driver
-            clean = engine.materialise(value_tiers(valid, settings.value_tiers).select(*CLEAN_COLUMNS),
-                                       folder / "events_clean", "events_clean")
-            clean_arrow = engine.execute(clean.select("event_id", "source", "person_id", "value_tier"), "clean_keys")
+            cleaned = _clean_events(run, flagged, identity, lexicon)
         with _timed(timings, "compliance"):
-            say("applying consent and compliance rules")
-            consent_evidence = engine.execute(
-                clean.filter(clean.type.isin(["questionnaire_answer", "customer_profile", "stop"])), "consent_evidence")
-            decisions = compliance_decisions(state, consent_evidence, identity.identifiers, as_of)
-            allowed = engine.from_arrow(allowed_table(decisions), "allowed")
-            profiled = allowed.filter(allowed.profiling).select("person_id")
-            clean = clean.semi_join(profiled, "person_id")  # no consent to profiling: nothing derived below
+            compliance = _apply_compliance(run, cleaned, identity)
+            clean = cleaned.clean.semi_join(compliance.profiled, "person_id")  # no consent: nothing derived below
         with _timed(timings, "features"):
-            say("computing features")
-            regions, hints = region_tables()
-            persons = engine.from_arrow(persons_table(identity), "persons").semi_join(profiled, "person_id")
-            repurchase, repurchase_report = repurchase_for_build(engine, clean, as_of)
-            inputs = FeatureInputs(without_redundant(clean), persons, engine.from_arrow(regions, "regions"),
-                                   engine.from_arrow(hints, "language_hints"), as_of, repurchase)
-            features_expr = build_features(inputs, lexicon, feature_names(settings.industry))
-            features, features_arrow = _materialise(engine, features_expr, folder, "features")
-            activity_table = engine.materialise(clean.select(*ACTIVITY_COLUMNS), folder / "activity", "activity")
+            features, features_arrow, activity, repurchase_report = _compute_features(
+                run, clean, identity, compliance, lexicon)
         with _timed(timings, "labels"):
-            say("assigning labels")
-            tables = RuleTables(features=features, labels=None, events=activity_table, now=as_of)
-            labels_expr = assign_labels(taxonomy, tables, as_of, allowed=allowed).anti_join(engine.from_arrow(
-                sensitive_pairs(decisions, [leaf.id for leaf in taxonomy.leaves]), "sensitive_denied"),
-                ["person_id", "label_id"])
-            labels_expr = with_message_examples(labels_expr, message_examples(clean, lexicon, as_of), taxonomy)
-            labels_arrow = engine.write_parquet(labels_expr, folder / "labels", "labels")
+            labels_arrow = _assign_labels(run, taxonomy, features, activity, clean, compliance, lexicon)
         with _timed(timings, "portraits"):
-            say("writing portraits")
-            portraits = build_portraits(features_arrow, labels_arrow, identity.identifiers, as_of,
+            run.say("writing portraits")
+            portraits = build_portraits(features_arrow, labels_arrow, identity.result.identifiers, as_of,
                                         settings.portrait_fresh_days, level1_ids(taxonomy))
-            folder.joinpath("portraits").mkdir(exist_ok=True)
-            pq.write_table(portraits, folder / "portraits" / "part-0.parquet", compression="zstd")
+            run.folder.joinpath("portraits").mkdir(exist_ok=True)
+            pq.write_table(portraits, run.folder / "portraits" / "part-0.parquet", compression="zstd")
         with _timed(timings, "quality"):
-            kept = clean_arrow.group_by("source").aggregate([("event_id", "count")]).to_pylist()
-            profile_ids = identity.identifiers.filter(
-                pc.is_in(identity.identifiers.column("id_type"), pa.array(["tg_user_id", "crm_customer_id"])))
-            persons_with_profiles = pc.count_distinct(profile_ids.column("person_id")).as_py()
-            missed = int(engine.scalar(possible_duplicate_persons(attached), "residual_duplicates"))
-            report.quality = quality_report(
-                state.imports(), invalid_counts.to_pylist(),
-                {row["source"]: row["event_id_count"] for row in kept}, profile_ids.num_rows,
-                persons_with_profiles, missed, identity.blocked, len(identity.refused_merges))
-            add_merges_and_tiers(report.quality, identity.identifiers, clean_arrow.group_by(
-                ["source", "value_tier"]).aggregate([("event_id", "count")]).rename_columns(
-                ["source", "value_tier", "n"]).to_pylist())
-            add_blocked_identifiers(report.quality, blocked_identifiers_by_source(records, settings.identity))
-            add_consent_blocked(report.quality, clean_arrow,
-                                {decision.person_id for decision in decisions if not decision.allowed["profiling"]})
-            demand = next((d.name for d in taxonomy.dimensions if d.id == "demand"), None)
-            if demand is not None:
-                report.quality["prelabel"] = prelabel_coverage(features_arrow, labels_arrow, demand)
-            report.quality.setdefault("identity", {})["fuzzy_linkage"] = linkage_note
-            (folder / "quality.json").write_text(json.dumps(report.quality, indent=2))
+            report.quality = _quality(run, identity, cleaned, compliance, taxonomy, features_arrow, labels_arrow)
         report.counts = {
-            "events": int(engine.scalar(events.count(), "events")), "events_clean": clean_arrow.num_rows,
-            "persons": identity.persons, "features": features_arrow.num_rows, "labels": labels_arrow.num_rows,
-            "portraits": portraits.num_rows,
+            "events": int(engine.scalar(events.count(), "events")), "events_clean": cleaned.keys.num_rows,
+            "persons": identity.result.persons, "features": features_arrow.num_rows,
+            "labels": labels_arrow.num_rows, "portraits": portraits.num_rows,
             "labelled_persons": pc.count_distinct(labels_arrow.column("person_id")).as_py(),
-            "excluded_by_consent": sum(not decision.allowed["profiling"] for decision in decisions),
+            "excluded_by_consent": sum(not decision.allowed["profiling"] for decision in compliance.decisions),
         }
-        log_decisions(folder, decisions, as_of)   # the run's decision log, published with the run
+        log_decisions(run.folder, compliance.decisions, as_of)   # the run's decision log, published with the run
         lake.publish(run_id, {"run_id": run_id, "engine": engine.kind, "as_of": as_of.isoformat(),
                               "counts": report.counts, "timings": timings, "industry": settings.industry,
                               "inputs": [part.name for part in lake.event_parts()],
                               "taxonomy": str(workspace.taxonomy_path), "taxonomy_digest": taxonomy.digest,
                               "settings_digest": _settings_digest(workspace), "repurchase": repurchase_report,
-                              "fuzzy_linkage": linkage_note})
+                              "fuzzy_linkage": identity.linkage_note})
     except BaseException as exc:
         lake.abandon(run_id)
         state.finish_run(run_id, "failed", report.counts, timings, f"{type(exc).__name__}: {exc}")
         raise
     state.finish_run(run_id, "published", report.counts, timings)
     return report
+
+
+def _resolve_identities(run: _Run, flagged: ir.Table) -> _Identity:
+    """Deterministic links over distinct identifier tuples plus Splink's fuzzy links; the map goes into the run."""
+    run.say("resolving identities")
+    engine, settings = run.engine, run.settings
+    records = engine.execute(flagged.filter(flagged.invalid_reason.isnull()).select(
+        "source", *IDENTIFIER_TYPES).distinct(), "identity_records")
+    links, linkage_note = _fuzzy_links(engine, flagged, settings)
+    result = resolve_identities(records.cast(pa.schema(
+        [("source", pa.string())] + [(name, pa.string()) for name in IDENTIFIER_TYPES])), settings.identity,
+        overrides=active_overrides(run.workspace.state.engine), fuzzy_links=links)
+    table, _ = _materialise(engine, engine.from_arrow(result.identifiers, "identity_map"), run.folder, "identities")
+    return _Identity(result, table, records, linkage_note)
+
+
+def _clean_events(run: _Run, flagged: ir.Table, identity: _Identity, lexicon: Lexicon) -> _Clean:
+    """Attach persons, tag intents and value tiers, and stream the clean events into the run."""
+    run.say("cleaning events")
+    engine = run.engine
+    attached = attach_person(flagged, identity.table)
+    invalid_counts = engine.execute(
+        attached.filter(attached.invalid_reason.notnull()).group_by(["source", "invalid_reason"]).aggregate(
+            n=ibis._.count()), "invalid_counts")
+    with _timed(run.report.timings, "intents"):  # a trained model: classify messages in Python (else the lexicon)
+        intents_pass = message_intents_for_build(run.workspace, run.folder)
+    classified = None if intents_pass is None or intents_pass.path is None else engine.read_parquet(
+        [intents_pass.path], "message_intents")
+    valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),
+                        lexicon, classified)
+    # events_clean can be the biggest table of a run: the engine streams it to disk, and only the
+    # key columns the quality report counts come back to the driver
+    clean = engine.materialise(value_tiers(valid, run.settings.value_tiers).select(*CLEAN_COLUMNS),
+                               run.folder / "events_clean", "events_clean")
+    keys = engine.execute(clean.select("event_id", "source", "person_id", "value_tier"), "clean_keys")
+    return _Clean(attached, clean, keys, invalid_counts)
+
+
+def _apply_compliance(run: _Run, cleaned: _Clean, identity: _Identity) -> _Compliance:
+    """One decision per person from consent evidence, the identity map and the consent ledger."""
+    run.say("applying consent and compliance rules")
+    clean = cleaned.clean
+    consent_evidence = run.engine.execute(
+        clean.filter(clean.type.isin(["questionnaire_answer", "customer_profile", "stop"])), "consent_evidence")
+    decisions = compliance_decisions(run.workspace.state, consent_evidence, identity.result.identifiers, run.as_of)
+    allowed = run.engine.from_arrow(allowed_table(decisions), "allowed")
+    return _Compliance(decisions, allowed, allowed.filter(allowed.profiling).select("person_id"))
+
+
+def _compute_features(run: _Run, clean: ir.Table, identity: _Identity, compliance: _Compliance,
+                      lexicon: Lexicon) -> tuple[ir.Table, pa.Table, ir.Table, dict[str, Any]]:
+    """Features of the profiled persons and the activity table the rule functions read, both into the run."""
+    run.say("computing features")
+    engine = run.engine
+    regions, hints = region_tables()
+    persons = engine.from_arrow(persons_table(identity.result), "persons").semi_join(compliance.profiled, "person_id")
+    repurchase, repurchase_report = repurchase_for_build(engine, clean, run.as_of)
+    inputs = FeatureInputs(without_redundant(clean), persons, engine.from_arrow(regions, "regions"),
+                           engine.from_arrow(hints, "language_hints"), run.as_of, repurchase)
+    features_expr = build_features(inputs, lexicon, feature_names(run.settings.industry))
+    features, features_arrow = _materialise(engine, features_expr, run.folder, "features")
+    activity = engine.materialise(clean.select(*ACTIVITY_COLUMNS), run.folder / "activity", "activity")
+    return features, features_arrow, activity, repurchase_report
+
+
+def _assign_labels(run: _Run, taxonomy: Taxonomy, features: ir.Table, activity: ir.Table, clean: ir.Table,
+                   compliance: _Compliance, lexicon: Lexicon) -> pa.Table:
+    """Taxonomy labels allowed for each person (sensitive ones need consent), with message examples."""
+    run.say("assigning labels")
+    engine = run.engine
+    tables = RuleTables(features=features, labels=None, events=activity, now=run.as_of)
+    labels_expr = assign_labels(taxonomy, tables, run.as_of, allowed=compliance.allowed).anti_join(engine.from_arrow(
+        sensitive_pairs(compliance.decisions, [leaf.id for leaf in taxonomy.leaves]), "sensitive_denied"),
+        ["person_id", "label_id"])
+    labels_expr = with_message_examples(labels_expr, message_examples(clean, lexicon, run.as_of), taxonomy)
+    return engine.write_parquet(labels_expr, run.folder / "labels", "labels")
+
+
+def _quality(run: _Run, identity: _Identity, cleaned: _Clean, compliance: _Compliance, taxonomy: Taxonomy,
+             features: pa.Table, labels: pa.Table) -> dict[str, Any]:
+    """The quality report of the run (before and after cleaning, per source), also written as quality.json."""
+    keys, identifiers = cleaned.keys, identity.result.identifiers
+    kept = keys.group_by("source").aggregate([("event_id", "count")]).to_pylist()
+    profile_ids = identifiers.filter(pc.is_in(identifiers.column("id_type"),
+                                              pa.array(["tg_user_id", "crm_customer_id"])))
+    persons_with_profiles = pc.count_distinct(profile_ids.column("person_id")).as_py()
+    missed = int(run.engine.scalar(possible_duplicate_persons(cleaned.attached), "residual_duplicates"))
+    quality = quality_report(
+        run.workspace.state.imports(), cleaned.invalid_counts.to_pylist(),
+        {row["source"]: row["event_id_count"] for row in kept}, profile_ids.num_rows,
+        persons_with_profiles, missed, identity.result.blocked, len(identity.result.refused_merges))
+    add_merges_and_tiers(quality, identifiers, keys.group_by(["source", "value_tier"]).aggregate(
+        [("event_id", "count")]).rename_columns(["source", "value_tier", "n"]).to_pylist())
+    add_blocked_identifiers(quality, blocked_identifiers_by_source(identity.records, run.settings.identity))
+    add_consent_blocked(quality, keys, {decision.person_id for decision in compliance.decisions
+                                        if not decision.allowed["profiling"]})
+    demand = next((d.name for d in taxonomy.dimensions if d.id == "demand"), None)
+    if demand is not None:
+        quality["prelabel"] = prelabel_coverage(features, labels, demand)
+    quality.setdefault("identity", {})["fuzzy_linkage"] = identity.linkage_note
+    (run.folder / "quality.json").write_text(json.dumps(quality, indent=2))
+    return quality
 
 
 FuzzyLink = tuple[str, str, str, float, str]
