@@ -108,7 +108,7 @@ class IdentitySettings(_Section):
         5e5, description="At most this many blocked pairs (sampled) feed each EM training session.")
     em_max_iterations: int = Field(
         25, ge=1, description="At most this many expectation-maximisation iterations per EM training session "
-                              "(Splink's max_iterations; each iteration is one query, a Spark job on Spark).")
+                              "(Splink's max_iterations; each iteration is one query; training always runs on DuckDB).")
     max_block_size: int = Field(
         25, ge=2, description="A blocking rule compares the records sharing its values only when at most this "
                               "many records share them (common names pair with everyone; their pairs grow with "
@@ -117,9 +117,10 @@ class IdentitySettings(_Section):
 
 class IntentSettings(_Section):
     classifier: str = Field(
-        "auto", description='Intent classifier: "auto" (the trained model "default" with the lexicon behind it '
-                            'when the workspace has one, else the lexicon), or a name from '
-                            "tgportrait.classify.intents.CLASSIFIERS (lexicon, trained, combined, llm).")
+        "auto", description='Intent classifier: "auto" (the trained model "default", with the lexicon answering '
+                            "messages in languages the model was not trained on, when the workspace has one; else "
+                            "the lexicon), or a name from tgportrait.classify.intents.CLASSIFIERS (lexicon, trained, "
+                            "combined, combined-by-language, llm).")
     abstain_below: float = Field(
         0.9, description="A trained model abstains when its confidence in the best intent is below this "
                          "(the lexicon then answers if a keyword matches; 0.9 chosen by measurement).")

@@ -24,9 +24,13 @@ def test_eval_runs_on_a_sample(shared_data: Path, tmp_path: Path, capsys: object
     assert cache.is_file() == (packaged_model_dir() is not None)  # the vectors are kept for the next run
     assert result["bitext"]["rows"] == 150 and result["bitext"]["folds"] == 5
     heads = ["fast", "accurate"] if packaged_model_dir() is not None else ["fast"]
-    candidates = {*heads, *(f"{head}+lexicon" for head in heads)}
+    candidates = {*heads, *(f"{head}+lexicon" for head in heads), *(f"{head}+lexicon-by-language" for head in heads)}
     assert set(result["bitext"]) == {"rows", "folds", "baseline", "lexicon", *candidates}
     assert 0.0 <= result["bitext"]["fast"]["macro_f1"] <= 1.0
+    fast = result["bitext"]["fast"]
+    assert fast["errors"] == round((1 - fast["accuracy"]) * 150)
+    # Bitext is English, the model's trained language: the gate lets the fast head's every answer stand
+    assert result["bitext"]["fast+lexicon-by-language"] == result["bitext"]["fast"]
     assert result["banking77"]["train_rows"] == 150
     assert set(result["banking77"]) >= {"baseline", *candidates}
     assert set(result["default"]["candidates"]) == candidates
@@ -48,7 +52,8 @@ def test_choose_default_prefers_candidates_that_beat_the_baseline() -> None:
                "accurate": _figures(0.995, 0.94, 0.80), "accurate+lexicon": _figures(0.995, 0.94, 0.85)}
     result: dict[str, dict[str, object]] = {"bitext": {"baseline": {"macro_f1": 0.992}},
                                             "banking77": {"baseline": {"accuracy": 0.92}},
-                                            "multilingual": {"average": {}}, "abstention": {}}
+                                            "multilingual": {"average": {"baseline": 0.2}},
+                                            "abstention": {"baseline": 0.4}}
     for name, entry in figures.items():
         result["bitext"][name] = {"macro_f1": entry["bitext"]}
         result["banking77"][name] = {"accuracy": entry["banking"]}
@@ -57,8 +62,13 @@ def test_choose_default_prefers_candidates_that_beat_the_baseline() -> None:
     choice = choose_default(result)
     # fast+lexicon has the best mean, but only the accurate heads beat the baseline on both figures
     assert (choice["chosen"], choice["beats_baseline"]) == ("accurate+lexicon", True)
-    assert choice["beats_baseline_on"] == {"bitext_macro_f1": True, "banking77_accuracy": True}
+    assert choice["beats_baseline_on"] == {"bitext_macro_f1": True, "banking77_accuracy": True,
+                                           "non_english_accuracy": True, "abstention": True}
+    result["abstention"]["accurate+lexicon"] = 0.3  # now it loses abstention: the other accurate candidate wins
+    assert choose_default(result)["chosen"] == "accurate"
+    result["abstention"]["accurate+lexicon"] = 1.0
     result["bitext"]["baseline"] = {"macro_f1": 0.999}
     assert choose_default(result)["chosen"] == "fast+lexicon"  # nobody beats it: the best mean wins
     assert choose_default(result)["beats_baseline"] is False
-    assert choose_default(result)["beats_baseline_on"] == {"bitext_macro_f1": False, "banking77_accuracy": False}
+    assert choose_default(result)["beats_baseline_on"] == {"bitext_macro_f1": False, "banking77_accuracy": False,
+                                                           "non_english_accuracy": True, "abstention": True}

@@ -19,7 +19,7 @@ from tgportrait.classify.intent_data import (
     train_from_file,
 )
 from tgportrait.classify.intent_models import fit_model, load_model, model_exists, prepare_texts, save_model
-from tgportrait.classify.intents import OTHER, ClassifierContext, open_classifier
+from tgportrait.classify.intents import OTHER, ClassifierContext, IntentPrediction, open_classifier
 from tgportrait.errors import ConfigError, InputError
 
 TEXTS = ["where is my order", "track my parcel please", "when will my package arrive", "refund please",
@@ -89,6 +89,34 @@ def test_digit_runs_are_one_token_and_old_models_keep_digits(tmp_path: Path) -> 
     del document["fold_digits"]  # a model saved before digit folding existed
     path.write_text(json.dumps(document))
     assert load_model(tmp_path, "old").fold_digits is False
+
+
+def test_training_languages_are_recorded_and_saved(tmp_path: Path) -> None:
+    languages = ["en"] * 14 + ["ru"] * 2 + ["id", None]  # ru: 2 of 17 determined (>= 0.1); id: 1 of 17
+    model = fit_model(TEXTS * 2, LABELS * 2, name="shop", text_languages=languages)
+    assert model.languages == {"en": 14, "id": 1, "ru": 2}
+    assert model.trained_languages == ("en", "ru")
+    save_model(model, tmp_path)
+    assert json.loads((tmp_path / "intents" / "shop" / "model.json").read_text())["languages"] == model.languages
+    assert load_model(tmp_path, "shop").trained_languages == ("en", "ru")
+    detected = fit_model(TEXTS, LABELS, text_languages=None)  # detected as at ingest
+    assert detected.trained_languages == ("en",)
+    path = tmp_path / "intents" / "shop" / "model.json"
+    document = json.loads(path.read_text())
+    del document["languages"]  # a model saved before languages were recorded
+    path.write_text(json.dumps(document))
+    assert load_model(tmp_path, "shop").trained_languages == ()
+
+
+def test_auto_is_the_model_with_the_lexicon_behind_it_outside_its_languages(tmp_path: Path) -> None:
+    save_model(fit_model(TEXTS * 2, LABELS * 2), tmp_path)  # English texts: trained languages ("en",)
+    context = ClassifierContext(models_dir=tmp_path, abstain_below=1.0)  # the model abstains on everything
+    classifier = open_classifier("auto", context)
+    assert classifier.name == "default+lexicon-by-language"
+    english, indonesian = classifier.classify(["how much does it cost to send it, tell me please",
+                                               "berapa harganya kak, tolong dibalas ya"])
+    assert english.abstained and english.intent in {"logistics", "aftersales", "greeting"}  # a keyword of price
+    assert indonesian == IntentPrediction("price", 0.9, False)  # untrained language: the lexicon answers
 
 
 def test_missing_model_and_bad_files(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from tgportrait.classify.intents import (
     ClassifierContext,
     CombinedClassifier,
     IntentPrediction,
+    LanguageGatedClassifier,
     LexiconClassifier,
     load_vocabulary,
     open_classifier,
@@ -78,8 +79,49 @@ def test_combined_asks_the_fallback_only_where_the_primary_abstains() -> None:
     assert [p.intent for p in sure.classify(["how much is it?"])] == ["praise"]
 
 
+def _no_detection(texts: object) -> list[str | None]:
+    raise AssertionError("languages detected although the model was sure or languages were given")
+
+
+def test_language_gate_lets_the_model_answer_stand_on_its_trained_languages() -> None:
+    unsure = _Fixed(IntentPrediction("praise", 0.3, True, "low confidence"))
+    texts = ["how much is it?", "berapa harganya kak?", "hello", "ok?", "harga?"]
+    asked: list[list[str | None]] = []
+
+    def languages_of(batch: list[str | None]) -> list[str | None]:
+        asked.append(list(batch))
+        return ["en", "id", "en", None, "ms"]
+
+    gated = LanguageGatedClassifier(unsure, LexiconClassifier(), ["en", "ms"], languages_of)
+    assert gated.name == "fixed+lexicon-by-language"
+    predictions = gated.classify(texts)
+    assert asked == [texts]  # every unsure message, detected once
+    # en, ms: the model's (abstained) answer stands although a keyword matches; id: the lexicon answers;
+    # undetermined: the lexicon is asked, finds no keyword, and the model's abstention stays
+    assert predictions == [IntentPrediction("praise", 0.3, True, "low confidence"),
+                           IntentPrediction("price", 0.9, False),
+                           IntentPrediction("praise", 0.3, True, "low confidence"),
+                           IntentPrediction("praise", 0.3, True, "low confidence"),
+                           IntentPrediction("praise", 0.3, True, "low confidence")]
+    stored = gated.classify(texts, languages=["ru", "en", "ru", "ru", "ru"])  # the events' stored lang
+    assert [p.intent for p in stored] == ["price", "praise", "praise", "praise", "price"]
+    assert len(asked) == 1
+    sure = LanguageGatedClassifier(_Fixed(IntentPrediction("praise", 0.95, False)), LexiconClassifier(), ["en"],
+                                   _no_detection)
+    assert sure.classify(["berapa harganya kak?"]) == [IntentPrediction("praise", 0.95, False)]
+    untrained = LanguageGatedClassifier(unsure, LexiconClassifier(), [])  # a model saved without languages
+    assert [p.intent for p in untrained.classify(["how much is it?"])] == ["price"]  # = CombinedClassifier
+
+
+def test_language_gate_detects_languages_itself() -> None:
+    unsure = _Fixed(IntentPrediction("praise", 0.3, True, "low confidence"))
+    gated = LanguageGatedClassifier(unsure, LexiconClassifier(), ["en"])
+    predictions = gated.classify(["How much does this jacket cost in total?", "Berapa harganya kak, tolong dibalas"])
+    assert [p.intent for p in predictions] == ["praise", "price"]
+
+
 def test_registry_is_an_explicit_table() -> None:
-    assert list(CLASSIFIERS) == ["auto", "lexicon", "trained", "combined", "llm"]
+    assert list(CLASSIFIERS) == ["auto", "lexicon", "trained", "combined", "combined-by-language", "llm"]
     context = ClassifierContext(models_dir=None)
     assert open_classifier("auto", context).name == "lexicon"
     with pytest.raises(ConfigError, match="unknown intent classifier 'bert'"):

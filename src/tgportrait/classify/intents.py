@@ -8,7 +8,8 @@ into an abstention with a reason, and clips very long ones to ``MAX_CLASSIFIED_C
 table. ``open_classifier(name, context)`` builds one; ``auto`` is the default chosen by measurement
 (docs/intents.md, BENCHMARKS.md "Intents and language"; ``benchmarks.eval_intents.choose_default``): the
 workspace's trained model ``default`` (its accurate embedding head when it has one) with the lexicon behind
-it when that model exists, else the lexicon alone. The build runs the model's fast head instead
+it on messages outside the model's trained languages (``combined-by-language``) when that model exists,
+else the lexicon alone. The build runs the model's fast head instead
 (``classify.message_intents``): the accurate head is too slow for every message.
 """
 
@@ -163,6 +164,50 @@ class CombinedClassifier:
         return first
 
 
+LanguagesOf = Callable[[Sequence[str | None]], list[str | None]]
+
+
+class LanguageGatedClassifier:
+    """The model first; the fallback (the lexicon) answers only where the model abstains on a message in a
+    language the model was not trained on (``TrainedIntentModel.trained_languages``).
+
+    On a message in a trained language the model's answer stands, abstaining below its threshold as always
+    (its best guess stays the intent): the keywords do not overturn a model on the language it learned.
+    Elsewhere, and when the language is undetermined, it is ``CombinedClassifier``. Languages come from
+    ``languages=`` (the events' stored ``lang``) or are detected (``detect_message_languages``).
+    """
+
+    def __init__(self, primary: IntentClassifier, fallback: IntentClassifier, trained_languages: Sequence[str],
+                 languages_of: LanguagesOf | None = None) -> None:
+        self.primary, self.fallback = primary, fallback
+        self.trained_languages = frozenset(trained_languages)
+        self._languages_of = languages_of
+        self.name = f"{primary.name}+{fallback.name}-by-language"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.primary.labels, *self.fallback.labels)))
+
+    def classify(self, texts: Sequence[str | None],
+                 languages: Sequence[str | None] | None = None) -> list[IntentPrediction]:
+        first = self.primary.classify(texts)
+        unsure = [index for index, prediction in enumerate(first) if prediction.abstained]
+        if not unsure:
+            return first
+        if languages is None:
+            from tgportrait.classify.language import detect_message_languages
+
+            languages = (self._languages_of or detect_message_languages)([texts[index] for index in unsure])
+        else:
+            languages = [languages[index] for index in unsure]
+        gated = [index for index, code in zip(unsure, languages, strict=True) if code not in self.trained_languages]
+        second = self.fallback.classify([texts[index] for index in gated]) if gated else []
+        for index, prediction in zip(gated, second, strict=True):
+            if not prediction.abstained:
+                first[index] = prediction
+        return first
+
+
 # ---------------------------------------------------------------------------------------------------
 # The registry.
 
@@ -191,6 +236,13 @@ def _open_combined(context: ClassifierContext) -> IntentClassifier:
     return CombinedClassifier(_open_trained(context), LexiconClassifier(context.industry))
 
 
+def _open_combined_by_language(context: ClassifierContext) -> IntentClassifier:
+    from tgportrait.classify.intent_models import load_model
+
+    model = load_model(_require_models_dir(context), context.model_name, abstain_below=context.abstain_below)
+    return LanguageGatedClassifier(model, LexiconClassifier(context.industry), model.trained_languages)
+
+
 def _open_llm(context: ClassifierContext) -> IntentClassifier:
     from tgportrait.classify.llm import LlmClassifier
 
@@ -204,7 +256,7 @@ def _open_auto(context: ClassifierContext) -> IntentClassifier:
     from tgportrait.classify.intent_models import model_exists
 
     if context.models_dir is not None and model_exists(context.models_dir, context.model_name):
-        return _open_combined(context)
+        return _open_combined_by_language(context)
     return LexiconClassifier(context.industry)
 
 
@@ -219,6 +271,7 @@ CLASSIFIERS: dict[str, ClassifierFactory] = {
     "lexicon": lambda context: LexiconClassifier(context.industry),
     "trained": _open_trained,
     "combined": _open_combined,
+    "combined-by-language": _open_combined_by_language,
     "llm": _open_llm,
 }
 

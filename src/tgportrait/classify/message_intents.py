@@ -27,7 +27,12 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from tgportrait.classify.intents import CombinedClassifier, IntentClassifier, LexiconClassifier
+from tgportrait.classify.intents import (
+    CombinedClassifier,
+    IntentClassifier,
+    LanguageGatedClassifier,
+    LexiconClassifier,
+)
 
 if TYPE_CHECKING:
     from tgportrait.workspace import Workspace
@@ -36,7 +41,7 @@ MESSAGE_INTENTS = pa.schema([("event_id", pa.string()), ("intent", pa.string()),
                              ("intent_confidence", pa.float32()), ("lang", pa.string())])
 # the event types whose text is classified: the same as label.features.MESSAGE_TYPES
 CLASSIFIED_TYPES = ("message", "forward", "media", "sticker", "poll")
-MODEL_CLASSIFIERS = ("auto", "trained", "combined")  # configured classifiers that use the trained model
+MODEL_CLASSIFIERS = ("auto", "trained", "combined", "combined-by-language")  # classifiers using the trained model
 BATCH_ROWS = 50_000
 BUILD_MODEL_NAME = "default"  # the model ``tgportrait intents train FILE`` writes without --name
 
@@ -76,8 +81,6 @@ def classify_batch(batch: pa.RecordBatch, classifier: IntentClassifier, *, detec
                    report: MessageIntentsReport | None = None) -> pa.RecordBatch:
     """One batch of messages -> rows of ``MESSAGE_INTENTS`` (abstentions keep a null intent)."""
     texts: list[str | None] = batch.column("text").to_pylist()
-    predictions = classifier.classify(texts)
-    intents = [None if prediction.abstained else prediction.intent for prediction in predictions]
     languages: list[str | None] = batch.column("lang").to_pylist()
     missing = [index for index, language in enumerate(languages) if language is None]
     if detect_missing_languages and missing:
@@ -85,6 +88,10 @@ def classify_batch(batch: pa.RecordBatch, classifier: IntentClassifier, *, detec
 
         for index, language in zip(missing, detect_message_languages([texts[i] for i in missing]), strict=True):
             languages[index] = language
+    # the language gate reads the stored languages instead of detecting them again
+    predictions = classifier.classify(texts, languages=languages) if isinstance(
+        classifier, LanguageGatedClassifier) else classifier.classify(texts)
+    intents = [None if prediction.abstained else prediction.intent for prediction in predictions]
     if report is not None:
         report.messages += batch.num_rows
         report.languages_detected += sum(languages[index] is not None for index in missing)
@@ -130,7 +137,11 @@ def build_classifier(workspace: Workspace) -> IntentClassifier | None:
     model = load_model(models_dir, BUILD_MODEL_NAME, abstain_below=settings.abstain_below, fast_only=True)
     if settings.classifier == "trained":
         return model
-    return CombinedClassifier(model, LexiconClassifier(workspace.settings.industry))
+    lexicon = LexiconClassifier(workspace.settings.industry)
+    if settings.classifier == "combined":
+        return CombinedClassifier(model, lexicon)
+    # auto: the measured default's combination (the lexicon answers outside the model's trained languages)
+    return LanguageGatedClassifier(model, lexicon, model.trained_languages)
 
 
 def message_intents_for_build(workspace: Workspace, run_folder: Path) -> MessageIntentsReport | None:

@@ -30,7 +30,7 @@ def _open(workspace_dir: str | None, model: str | None, classifier: str | None) 
     from tgportrait.classify.intents import open_classifier
 
     context = _context(workspace_dir, model or "default", required=model is not None)
-    chosen = classifier or ("combined" if model else None) or (
+    chosen = classifier or ("combined-by-language" if model else None) or (
         context.llm_settings.classifier if context.llm_settings is not None else "auto")
     return open_classifier(chosen, context)
 
