@@ -119,3 +119,17 @@ def test_reimport_adds_nothing(workspace: Workspace) -> None:
     assert (first.imported, first.quarantined, first.by_type) == (29, 3, {"questionnaire_answer": 29})
     assert (again.imported, again.duplicates) == (0, 29)
     assert len(workspace.state.quarantine()) == 3
+
+
+def test_take_in_chunks_equals_one_take() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from tgportrait.collect.questionnaire import take_in_chunks
+
+    values = pa.array(['{"row": 1}', '{"row": 2}', None, '{"row": 4}'], pa.string())
+    positions = np.array([0, 0, 1, 3, 3, 3, 2], dtype=np.int64)
+    chunked = take_in_chunks(values, positions, rows_per_chunk=3)
+    assert chunked.num_chunks == 3
+    assert chunked.to_pylist() == values.take(pa.array(positions)).to_pylist()
+    assert take_in_chunks(values, np.array([], dtype=np.int64)).to_pylist() == []

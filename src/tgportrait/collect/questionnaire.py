@@ -211,11 +211,19 @@ def parse_questionnaire(path: Path, settings: Settings, mapping: dict[str, str])
     positions = np.asarray(rows, dtype=np.int64)
     events.update({name: [values[i] for i in rows] for name, values in identifiers.items()})
     events.update(source_row=table.row_numbers[positions], tg_user_id=[user_ids[i][0] for i in rows],
-                  occurred_at=answered_at.to_numpy()[positions], raw=stored_raw.take(positions))
+                  occurred_at=answered_at.to_numpy()[positions], raw=take_in_chunks(stored_raw, positions))
     table_out = events_table({**events, "source": SOURCE, "source_file": str(table.path),
                               "type": "questionnaire_answer", "received_at": datetime.now(UTC).replace(tzinfo=None)},
                              np.ones(len(rows), dtype=bool))
     return ParsedInput(SOURCE, str(table.path), table_out, problems.quarantine(table, raw))
+
+
+def take_in_chunks(values: pa.Array, positions: np.ndarray, rows_per_chunk: int = 250_000) -> pa.ChunkedArray:
+    """``values.take(positions)`` a chunk at a time: a row's JSON repeated for each of its answers can pass the
+    2 GB one string array holds (a million-row questionnaire did)."""
+    chunks = [values.take(pa.array(positions[start:start + rows_per_chunk]))
+              for start in range(0, len(positions), rows_per_chunk)]
+    return pa.chunked_array(chunks, type=values.type)
 
 
 def _without_derived_repeats(answers: list[Answer]) -> list[Answer]:
