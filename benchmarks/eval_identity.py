@@ -10,8 +10,9 @@ are computed over duplicate pairs (every pair of records placed in one person). 
 community (``tgportrait demo``'s generator: CRM copies of Telegram users with typos, reformatted
 phones, e-mail case changes, transliterated names) is imported and built like the demo, and scored
 with :func:`tgportrait.demo.evaluate.evaluate_identity` (residual duplication, false merges).
-``--engine`` runs the FEBRL linkage on that engine (``spark://local[2]``: Splink's SparkAPI with the
-similarity jar); the generated community is built the demo's way, on DuckDB.
+``--engine`` runs the FEBRL linkage's prediction on that engine (``spark://local[2]``: Splink's SparkAPI
+with the similarity jar; training always runs on DuckDB); the generated community is built the demo's
+way, on DuckDB.
 """
 
 from __future__ import annotations

@@ -9,17 +9,19 @@ is the attribute whose agreement weighed most in the decision. Links never overr
 deterministic guardrails: :func:`tgportrait.clean.identity.resolve_identities` applies them as
 ordinary edges, so two different Telegram ids still never merge.
 
-Splink runs on the workspace's engine through :meth:`tgportrait.store.engine.Engine.splink_database`:
+Splink predicts on the workspace's engine through :meth:`tgportrait.store.engine.Engine.splink_database`:
 DuckDB (an in-process connection of its own) or Spark (Splink's ``SparkAPI`` on the engine's session,
 whose string similarity functions come from the ``scala-udf-similarity`` jar shipped inside the
-splink package and put on ``spark.jars`` when the session starts). Both engines run the same
-settings; the sampled u and EM estimates differ slightly between them, so probabilities agree to
-within a small tolerance and links near the threshold can differ (see tests/clean/test_linkage.py).
+splink package and put on ``spark.jars`` when the session starts). Training (prior, u, EM) reads
+bounded samples and always runs on an in-process DuckDB (on Spark each of its ~60 small queries was
+a Spark job); its parameters are copied into the Spark settings, so both engines score alike.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,16 +185,69 @@ def link_records(records: pa.Table, settings: IdentitySettings, *, engine: Engin
 
 def _link_on(database: Any, records: pa.Table, settings: IdentitySettings, present: set[str],
              rules: list[list[str]], threshold: float | None, seed: int, kind: str) -> LinkageResult:
-    """Train and predict with Splink on ``database`` (a Splink ``DatabaseAPI`` on an engine of ``kind``).
+    """Train Splink on DuckDB, predict on ``database`` (a Splink ``DatabaseAPI`` on an engine of ``kind``).
 
-    ``seconds`` holds the duration of each phase: prior, u, train (EM sessions), predict.
-    u is sampled in Splink's default chunks with early stopping on DuckDB (cheap queries, and most
-    of the pairs are never compared on big inputs) and in one chunk on Spark, where each chunk is
-    a few Spark jobs.
+    ``seconds`` holds the duration of each phase: prior, u, train (EM sessions), predict. Training
+    (prior, u, EM) always runs on an in-process DuckDB: it reads bounded samples
+    (``identity.u_sample_pairs``, ``identity.em_max_pairs``) of records that are already in this
+    process, and on Spark each of its ~60 small queries was a Spark job (0.3-1 s each; EM runs one
+    per iteration). The trained model then predicts on the workspace engine, where the pairs grow
+    with the data. Both engines therefore score with the same parameters.
     """
     import time
 
     from splink import Linker, SettingsCreator
+
+    keep = ["unique_id", *[name for name in LINKAGE_COLUMNS if name in present]]
+    frame = records.select(keep).cast(pa.schema([(name, pa.string()) for name in keep]))
+    frame, capped = _capped_rules(frame, rules, settings.max_block_size)
+    creator = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=_comparisons(present),
+        blocking_rules_to_generate_predictions=list(capped.values()),  # type: ignore[arg-type]
+        retain_intermediate_calculation_columns=True,
+        additional_columns_to_retain=[name for name in frame.column_names if name.startswith("_block_")],
+        max_iterations=settings.em_max_iterations,
+    )
+    with _training_database(database, kind) as training:
+        trainer = Linker(training.register(frame), creator, log_level=None)
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        seconds = _train(trainer, settings, present, rules, capped, seed)
+        model = trainer.misc.save_model_to_json()
+    started = time.perf_counter()
+    if training is database:
+        linker = trainer
+    else:   # a generated table name (__splink__input_table_N): never clashes on Spark
+        linker = Linker(database.register(frame), _with_parameters(creator, model, kind), log_level=None)
+    cut = settings.match_threshold if threshold is None else threshold
+    predicted = linker.inference.predict(threshold_match_probability=min(cut, 0.5))
+    scored = predicted.as_pyarrow_table()
+    seconds["predict"] = round(time.perf_counter() - started, 3)
+    links = _links_from_predictions(scored, cut, frozenset(settings.evidence_columns))
+    return LinkageResult(links, scored.num_rows, seconds)
+
+
+@contextmanager
+def _training_database(database: Any, kind: str) -> Iterator[Any]:
+    """``database`` itself on DuckDB, else an in-process DuckDB of its own, closed after training."""
+    if kind == "duckdb":
+        yield database
+        return
+    import duckdb
+    from splink import DuckDBAPI
+
+    connection = duckdb.connect()
+    try:
+        yield DuckDBAPI(connection)
+    finally:
+        connection.close()
+
+
+def _train(linker: Any, settings: IdentitySettings, present: set[str], rules: list[list[str]],
+           capped: dict[tuple[str, ...], str], seed: int) -> dict[str, float]:
+    """Estimate the prior, u (random sampling, Splink's chunks with early stopping) and m (EM); phase durations."""
+    import time
+
     from splink.internals.exceptions import SplinkException
 
     seconds: dict[str, float] = {}
@@ -204,25 +259,10 @@ def _link_on(database: Any, records: pa.Table, settings: IdentitySettings, prese
         seconds[phase] = round(now - started, 3)
         started = now
 
-    keep = ["unique_id", *[name for name in LINKAGE_COLUMNS if name in present]]
-    frame = records.select(keep).cast(pa.schema([(name, pa.string()) for name in keep]))
-    frame, capped = _capped_rules(frame, rules, settings.max_block_size)
-    table = database.register(frame)  # a generated name (__splink__input_table_N): never clashes on Spark
-    creator = SettingsCreator(
-        link_type="dedupe_only",
-        comparisons=_comparisons(present),
-        blocking_rules_to_generate_predictions=list(capped.values()),  # type: ignore[arg-type]
-        retain_intermediate_calculation_columns=True,
-        additional_columns_to_retain=[name for name in frame.column_names if name.startswith("_block_")],
-        max_iterations=settings.em_max_iterations,
-    )
-    linker = Linker(table, creator, log_level=None)
-    logging.getLogger("splink").setLevel(logging.ERROR)
     deterministic: list[Any] = [sql for rule, sql in capped.items() if len(rule) >= 2] or [capped[tuple(rules[0])]]
     linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
     lap("prior")
-    chunks = {"num_chunks": 1} if kind == "spark" else {}
-    linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_sample_pairs, seed=seed, **chunks)
+    linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_sample_pairs, seed=seed)
     lap("u")
     for rule in settings.training_rules:
         if _rule_columns(rule) <= present and present - _rule_columns(rule):
@@ -233,12 +273,20 @@ def _link_on(database: Any, records: pa.Table, settings: IdentitySettings, prese
             except (ValueError, SplinkException) as exc:   # a level never observed, no pairs: keep the others
                 logging.getLogger(__name__).info("EM session on %s skipped: %s", rule, exc)
     lap("train")
-    cut = settings.match_threshold if threshold is None else threshold
-    predicted = linker.inference.predict(threshold_match_probability=min(cut, 0.5))
-    scored = predicted.as_pyarrow_table()
-    lap("predict")
-    links = _links_from_predictions(scored, cut, frozenset(settings.evidence_columns))
-    return LinkageResult(links, scored.num_rows, seconds)
+    return seconds
+
+
+def _with_parameters(creator: Any, model: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``creator``'s settings in ``kind``'s SQL dialect with the prior, m and u of the trained ``model``."""
+    settings: dict[str, Any] = creator.get_settings(kind).as_dict()
+    settings["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    for comparison, trained in zip(settings["comparisons"], model["comparisons"], strict=True):
+        for level, trained_level in zip(comparison["comparison_levels"], trained["comparison_levels"], strict=True):
+            assert level["label_for_charts"] == trained_level["label_for_charts"], (level, trained_level)
+            for name in ("m_probability", "u_probability"):
+                if name in trained_level:
+                    level[name] = trained_level[name]
+    return settings
 
 
 def _links_from_predictions(scored: pa.Table, threshold: float, evidence: frozenset[str]) -> pa.Table:
