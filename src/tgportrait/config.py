@@ -158,6 +158,10 @@ class Settings(_Section):
     engine: str = Field(
         "duckdb", description='Analytics engine URL: "duckdb" (in-process), "spark://local[2]" or a '
                               'Spark master URL such as "spark://host:7077".')
+    engine_memory_limit: str = Field(
+        "50%", description='Memory the DuckDB engine may use before it spills to the workspace\'s .scratch folder: '
+                           'a share of the machine ("50%") or a size ("8GB"); the driver\'s own tables (identity, '
+                           "portraits) need the rest. Spark takes its memory from its own settings.")
     lake_path: str = Field("data", description="Folder of the Parquet lake, relative to the workspace.")
     state_url: str = Field(
         "sqlite:///state.db",

@@ -122,7 +122,8 @@ class Workspace:
     def engine(self) -> Engine:
         from tgportrait.store.engine import connect_engine
 
-        return connect_engine(self.settings.engine, self.root / ".scratch")
+        return connect_engine(self.settings.engine, self.root / ".scratch",
+                              memory_limit=self.settings.engine_memory_limit)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -599,3 +599,24 @@ def test_strftime_week_number(request: pytest.FixtureRequest, engine: Engine) ->
 def test_regex_lookbehind(request: pytest.FixtureRequest, engine: Engine) -> None:
     notyet(request, engine, "duckdb", "DuckDB uses RE2: no look-around or back-references; Spark uses Java regex")
     assert engine.scalar(ibis.literal("price: 20 usd").re_search(r"(?<=price: )\d+"), "regex") is True
+
+
+def test_duckdb_memory_limit_and_spill_folder(tmp_path: Path) -> None:
+    from tgportrait.store.engine import connect_engine
+
+    engine = connect_engine("duckdb", tmp_path, memory_limit="512MB")
+    try:
+        row = engine.backend.raw_sql(  # type: ignore[attr-defined]
+            "select current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    finally:
+        engine.close()
+    assert row[0] == "488.2 MiB"   # DuckDB reads "MB" as 1000^2 bytes and shows binary units
+    assert row[1] == str(tmp_path / "duckdb")
+
+
+def test_a_bad_memory_limit_is_a_configuration_error(tmp_path: Path) -> None:
+    from tgportrait.errors import ConfigError
+    from tgportrait.store.engine import connect_engine
+
+    with pytest.raises(ConfigError, match="engine_memory_limit = 'lots' is not a memory size"):
+        connect_engine("duckdb", tmp_path, memory_limit="lots")

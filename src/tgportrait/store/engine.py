@@ -59,7 +59,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from tgportrait.errors import EngineUnavailable, StoreError
+from tgportrait.errors import ConfigError, EngineUnavailable, StoreError
 
 ENGINE_KINDS = ("duckdb", "spark")
 SPARK_START_HINT = "Check that Java 17 is installed (java -version), or use engine = \"duckdb\"."
@@ -497,15 +497,29 @@ def _spark_backend_class() -> Any:
     return ArrowMemtableBackend
 
 
+def _checked_size(value: str) -> str:
+    """A memory size DuckDB understands ("50%", "8GB", "512MB"); anything else is a configuration error."""
+    import re
+
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(%|[KMGT]i?B|B)\s*", value, flags=re.IGNORECASE):
+        raise ConfigError(f"engine_memory_limit = {value!r} is not a memory size",
+                          hint='Write a share of the machine\'s memory ("50%") or a size ("8GB", "512MB").')
+    return value.strip()
+
+
 def _spark_backend(session: Any) -> Any:
     return _spark_backend_class()().connect(session)
 
 
-def connect_engine(url: str, scratch: Path) -> Engine:
+def connect_engine(url: str, scratch: Path, *, memory_limit: str | None = None) -> Engine:
+    """The engine of ``url``. DuckDB spills to ``scratch/duckdb`` beyond ``memory_limit`` (e.g. "50%", "8GB")."""
     kind = engine_kind(url)
     if kind == "duckdb":
         backend = ibis.duckdb.connect()
         backend.raw_sql("SET TimeZone = 'UTC'")
+        if memory_limit:
+            backend.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            backend.raw_sql(f"SET temp_directory = '{str(scratch / 'duckdb').replace(chr(39), chr(39) * 2)}'")
         return DuckDBEngine(backend, url)
     return SparkEngine(_spark_backend(spark_session(url, scratch)), url)
 
