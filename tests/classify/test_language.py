@@ -62,3 +62,17 @@ def test_person_language_combines_messages_and_hints() -> None:
     assert detect_person_language([], language_code="pt-BR").language == "pt"
     nothing = detect_person_language([None, "👍"])
     assert (nothing.language, nothing.reason) == (None, "no messages and no hints")
+
+
+def test_batch_detection_gives_what_each_message_gives_alone() -> None:
+    from tgportrait.classify.language import detect_message_language, detect_message_languages
+
+    texts = ["", "   ", "😀😀😀", "ok", "hi", "Apakah produk ini cocok untuk kulit sensitif?",
+             "Boleh saya tahu harga produk ini, kakak?", "Quanto custa o frete para São Paulo?",
+             "¿Cuánto cuesta el envío a Madrid?", "Когда придёт мой заказ?", "Đơn hàng của tôi ở đâu rồi?",
+             "这个多少钱", "สวัสดีครับ ราคาเท่าไหร่", "متى يصل طلبي؟", "Where is my order, it is late again",
+             "Where is my order, it is late again", "Wo ist meine Bestellung?", "Bonjour", None]
+    expected = [detect_message_language(text).language for text in texts]
+    assert detect_message_languages(texts) == expected
+    assert expected[:5] == [None, None, None, None, None]
+    assert expected[5] == "id" and expected[9] == "ru" and expected[11] == "zh"

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -121,6 +121,11 @@ def detect_language(text: str | None, *, fast: bool = False) -> LanguageGuess:
     if by_script is not None:
         return by_script
     values = (fast_language_detector() if fast else language_detector()).compute_language_confidence_values(clipped)
+    return _guess_from(clipped, values)
+
+
+def _guess_from(clipped: str, values: Sequence[Any]) -> LanguageGuess:
+    """lingua's confidence values for ``clipped`` (best first) -> our guess (Malay-family rules applied)."""
     if not values:
         return LanguageGuess(None, 0.0, "undetermined")
     best = values[0]
@@ -192,16 +197,33 @@ def detect_message_language(text: str | None) -> LanguageGuess:
 
 
 def detect_message_languages(texts: Sequence[str | None]) -> list[str | None]:
-    """The ``lang`` stored on each message event (``detect_message_language``); None without letters.
-    Repeated texts are detected once."""
-    seen: dict[str, str | None] = {}
-    languages: list[str | None] = []
-    for text in texts:
-        key = text or ""
-        if key not in seen:
-            seen[key] = detect_message_language(text).language
-        languages.append(seen[key])
-    return languages
+    """The ``lang`` stored on each message event: ``detect_message_language`` of each, with lingua run over
+    the batch on all cores (its Rust code releases the GIL). Repeated texts are detected once."""
+    distinct = list(dict.fromkeys(text or "" for text in texts))
+    found: dict[str, str | None] = {}
+    pending: list[tuple[str, str]] = []          # (text, clipped) that lingua must decide
+    for text in distinct:
+        if not text.strip() or not _has_letters(text[:MAX_DETECT_CHARS]):
+            found[text] = None
+        elif sum(char.isalpha() for char in text[:MIN_MESSAGE_LETTERS * 4]) < MIN_MESSAGE_LETTERS:
+            found[text] = (_language_by_script(text) or LanguageGuess(None, 0.0)).language
+        elif (by_script := _language_by_script(text[:MAX_DETECT_CHARS])) is not None:
+            found[text] = by_script.language
+        else:
+            pending.append((text, text[:MAX_DETECT_CHARS]))
+    unsure: list[tuple[str, str]] = []
+    fast_values = fast_language_detector().compute_language_confidence_values_in_parallel(
+        [clipped for _, clipped in pending]) if pending else []
+    for (text, clipped), values in zip(pending, fast_values, strict=True):
+        guess = _guess_from(clipped, values)
+        found[text] = guess.language
+        if guess.language is not None and guess.confidence < FAST_MODE_SURE:
+            unsure.append((text, clipped))
+    full_values = language_detector().compute_language_confidence_values_in_parallel(
+        [clipped for _, clipped in unsure]) if unsure else []
+    for (text, clipped), values in zip(unsure, full_values, strict=True):
+        found[text] = _guess_from(clipped, values).language
+    return [found[text or ""] for text in texts]
 
 
 def detect_person_language(messages: Iterable[str | None], *, language_code: str | None = None,
