@@ -149,3 +149,14 @@ def test_tag_intents_join_and_language_fallback_on_each_engine(engine: Engine) -
         ("e5", None, None)]
     languages = engine.execute(detected_languages(tagged), "detected_languages").to_pylist()
     assert sorted((row["person_id"], row["detected_language"]) for row in languages) == [("p1", "ru"), ("p2", "en")]
+
+
+def test_the_build_runs_the_measured_combination(built: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tgportrait.classify.intents import CombinedClassifier, LanguageGatedClassifier
+
+    chosen = build_classifier(built)
+    assert isinstance(chosen, LanguageGatedClassifier)   # auto: the lexicon only outside the trained languages
+    for name, expected in (("combined", CombinedClassifier), ("lexicon", type(None))):
+        intents = built.settings.intents.model_copy(update={"classifier": name})
+        monkeypatch.setattr(built, "settings", built.settings.model_copy(update={"intents": intents}))
+        assert isinstance(build_classifier(built), expected)
