@@ -604,14 +604,19 @@ def test_regex_lookbehind(request: pytest.FixtureRequest, engine: Engine) -> Non
 def test_duckdb_memory_limit_and_spill_folder(tmp_path: Path) -> None:
     from tgportrait.store.engine import connect_engine
 
-    engine = connect_engine("duckdb", tmp_path, memory_limit="512MB")
+    scratch = tmp_path / "workspace" / ".scratch"   # not there yet: a new workspace's first build
+    engine = connect_engine("duckdb", scratch, memory_limit="64MB")
     try:
-        row = engine.backend.raw_sql(  # type: ignore[attr-defined]
-            "select current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+        backend = engine.backend  # type: ignore[attr-defined]
+        row = backend.raw_sql("select current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+        # a sort bigger than the limit spills into the scratch folder instead of failing
+        spilled = backend.raw_sql("select count(*) from (select md5(i::varchar) as h from range(3000000) t(i) "
+                                  "order by h) s").fetchone()
     finally:
         engine.close()
-    assert row[0] == "488.2 MiB"   # DuckDB reads "MB" as 1000^2 bytes and shows binary units
-    assert row[1] == str(tmp_path / "duckdb")
+    assert row[0] == "61.0 MiB"   # DuckDB reads "MB" as 1000^2 bytes and shows binary units
+    assert row[1] == str(scratch / "duckdb")
+    assert spilled[0] == 3_000_000
 
 
 def test_a_bad_memory_limit_is_a_configuration_error(tmp_path: Path) -> None:

@@ -519,6 +519,7 @@ def connect_engine(url: str, scratch: Path, *, memory_limit: str | None = None) 
         backend.raw_sql("SET TimeZone = 'UTC'")
         if memory_limit:
             backend.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            scratch.mkdir(parents=True, exist_ok=True)   # DuckDB makes its spill folder, but not the parents
             backend.raw_sql(f"SET temp_directory = '{str(scratch / 'duckdb').replace(chr(39), chr(39) * 2)}'")
         return DuckDBEngine(backend, url)
     return SparkEngine(_spark_backend(spark_session(url, scratch)), url)
