@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.store.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures for every test folder)
+from tests.telegram_stub import BotApiStub
 from tgportrait.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +29,11 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace.init(tmp_path / "ws", "beauty")
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def stub() -> Iterator[BotApiStub]:
+    """A Bot API stub on 127.0.0.1 that answers as Telegram does (tests/bot and tests/web; test_llm has its own)."""
+    server = BotApiStub().start()
+    yield server
+    server.stop()

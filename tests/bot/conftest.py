@@ -11,13 +11,6 @@ from tgportrait.activate.telegram import TelegramClient
 
 
 @pytest.fixture
-def stub() -> Iterator[BotApiStub]:
-    server = BotApiStub().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def client(stub: BotApiStub) -> Iterator[TelegramClient]:
     sleeps: list[float] = []
     telegram = TelegramClient(stub.base_url, stub.token, sleep=sleeps.append)

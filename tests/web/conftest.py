@@ -16,13 +16,6 @@ SECRET = "test-secret_123"
 
 
 @pytest.fixture
-def stub() -> Iterator[BotApiStub]:
-    server = BotApiStub().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def live_workspace(tmp_path: Path, stub: BotApiStub, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     monkeypatch.setenv("TGPORTRAIT_TELEGRAM_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("TGPORTRAIT_TELEGRAM_BOT_TOKEN", stub.token)

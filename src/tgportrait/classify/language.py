@@ -184,12 +184,25 @@ FAST_MODE_SURE = 0.9  # below this confidence of the fast mode, the full models 
 MIN_MESSAGE_LETTERS = 6  # "hi", "ok", "thx" say nothing about a language (scripts like Han or Thai still do)
 
 
+def _decided_without_lingua(text: str) -> LanguageGuess | None:
+    """A message's guess when lingua need not run: empty or letterless text, fewer than ``MIN_MESSAGE_LETTERS``
+    letters (undetermined unless the script decides), or a script that decides; None: lingua decides."""
+    if not text.strip():
+        return LanguageGuess(None, 0.0, "empty")
+    if not _has_letters(text[:MAX_DETECT_CHARS]):
+        return LanguageGuess(None, 0.0, "no letters")
+    if sum(char.isalpha() for char in text[:MIN_MESSAGE_LETTERS * 4]) < MIN_MESSAGE_LETTERS:
+        return _language_by_script(text) or LanguageGuess(None, 0.0, "too few letters")
+    return _language_by_script(text[:MAX_DETECT_CHARS])
+
+
 def detect_message_language(text: str | None) -> LanguageGuess:
     """One message's language within the ingest budget: lingua's fast mode first, the full models only when
     the fast mode is under ``FAST_MODE_SURE`` (a quarter of xSID's texts; accuracy in BENCHMARKS.md).
     Texts with fewer than ``MIN_MESSAGE_LETTERS`` letters are undetermined unless their script decides."""
-    if text and sum(char.isalpha() for char in text[:MIN_MESSAGE_LETTERS * 4]) < MIN_MESSAGE_LETTERS:
-        return _language_by_script(text) or LanguageGuess(None, 0.0, "too few letters")
+    decided = _decided_without_lingua(text or "")
+    if decided is not None:
+        return decided
     guess = detect_language(text, fast=True)
     if guess.language is not None and guess.confidence < FAST_MODE_SURE:
         return detect_language(text)
@@ -199,16 +212,12 @@ def detect_message_language(text: str | None) -> LanguageGuess:
 def detect_message_languages(texts: Sequence[str | None]) -> list[str | None]:
     """The ``lang`` stored on each message event: ``detect_message_language`` of each, with lingua run over
     the batch on all cores (its Rust code releases the GIL). Repeated texts are detected once."""
-    distinct = list(dict.fromkeys(text or "" for text in texts))
     found: dict[str, str | None] = {}
     pending: list[tuple[str, str]] = []          # (text, clipped) that lingua must decide
-    for text in distinct:
-        if not text.strip() or not _has_letters(text[:MAX_DETECT_CHARS]):
-            found[text] = None
-        elif sum(char.isalpha() for char in text[:MIN_MESSAGE_LETTERS * 4]) < MIN_MESSAGE_LETTERS:
-            found[text] = (_language_by_script(text) or LanguageGuess(None, 0.0)).language
-        elif (by_script := _language_by_script(text[:MAX_DETECT_CHARS])) is not None:
-            found[text] = by_script.language
+    for text in dict.fromkeys(text or "" for text in texts):
+        decided = _decided_without_lingua(text)
+        if decided is not None:
+            found[text] = decided.language
         else:
             pending.append((text, text[:MAX_DETECT_CHARS]))
     unsure: list[tuple[str, str]] = []
