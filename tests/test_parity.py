@@ -48,10 +48,12 @@ def _normalised(table: pa.Table, name: str) -> list[dict[str, object]]:
     return rows
 
 
-def test_duckdb_and_spark_builds_are_identical(community_workspace: Workspace) -> None:
+def test_duckdb_and_spark_builds_are_identical(community_workspace: Workspace,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     duckdb_run = build(community_workspace, as_of=AS_OF)
     spark_workspace = Workspace(community_workspace.root,
                                 community_workspace.settings.model_copy(update={"engine": SPARK_URL}))
+    monkeypatch.setattr("tgportrait.build.LABEL_PERSONS_PER_BATCH", 200)   # Spark labels in batches, DuckDB in one
     spark_run = build(spark_workspace, as_of=AS_OF)
     assert spark_run.engine == "spark" and duckdb_run.engine == "duckdb"
     lake = community_workspace.lake

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from tgportrait.clean.compliance import (
     log_decisions,
     sensitive_pairs,
 )
+from tgportrait.clean.consent_evidence import evidence_table
 from tgportrait.clean.events import attach_person, flag_invalid, possible_duplicate_persons
 from tgportrait.clean.identity import IdentityResult, persons_table, resolve_identities
 from tgportrait.clean.linkage import linkage_records, profile_records_expr
@@ -48,7 +50,7 @@ from tgportrait.clean.quality import (
 )
 from tgportrait.clean.regions import region_tables
 from tgportrait.config import Settings
-from tgportrait.label.assign import assign_labels, with_message_examples
+from tgportrait.label.assign import assign_labels, in_person_range, person_ranges, with_message_examples
 from tgportrait.label.catalogue import feature_names
 from tgportrait.label.features import FeatureInputs, build_features, message_examples, tag_intents
 from tgportrait.label.lexicon import Lexicon, load_lexicon
@@ -68,6 +70,7 @@ CLEAN_COLUMNS = (
 )
 # columns the rule functions (asked/clicked/joined) read
 ACTIVITY_COLUMNS = ("person_id", "type", "intent", "occurred_at", "campaign", "url")
+LABEL_PERSONS_PER_BATCH = 200_000   # persons whose labels one engine plan computes (see ``_assign_labels``)
 
 
 @dataclass
@@ -175,7 +178,8 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             features, features_arrow, activity, repurchase_report = _compute_features(
                 run, clean, identity, compliance, lexicon)
         with _timed(timings, "labels"):
-            labels_arrow = _assign_labels(run, taxonomy, features, activity, clean, compliance, lexicon)
+            labels_arrow = _assign_labels(run, taxonomy, features, features_arrow, activity, clean, compliance,
+                                          lexicon)
         with _timed(timings, "portraits"):
             run.say("writing portraits")
             portraits = build_portraits(features_arrow, labels_arrow, identity.result.identifiers, as_of,
@@ -245,10 +249,10 @@ def _clean_events(run: _Run, flagged: ir.Table, identity: _Identity, lexicon: Le
 def _apply_compliance(run: _Run, cleaned: _Clean, identity: _Identity) -> _Compliance:
     """One decision per person from consent evidence, the identity map and the consent ledger."""
     run.say("applying consent and compliance rules")
-    clean = cleaned.clean
-    consent_evidence = run.engine.execute(
-        clean.filter(clean.type.isin(["questionnaire_answer", "customer_profile", "stop"])), "consent_evidence")
-    decisions = compliance_decisions(run.workspace.state, consent_evidence, identity.result.identifiers, run.as_of)
+    attached = cleaned.attached   # the language code is not a clean column: read it from the attached events
+    coded = attached.filter(attached.invalid_reason.isnull() & attached.language_code.notnull())
+    evidence = run.engine.execute(evidence_table(cleaned.clean, coded), "consent_evidence")  # one row per person
+    decisions = compliance_decisions(run.workspace.state, evidence, identity.result.identifiers, run.as_of)
     allowed = run.engine.from_arrow(allowed_table(decisions), "allowed")
     return _Compliance(decisions, allowed, allowed.filter(allowed.profiling).select("person_id"))
 
@@ -269,17 +273,36 @@ def _compute_features(run: _Run, clean: ir.Table, identity: _Identity, complianc
     return features, features_arrow, activity, repurchase_report
 
 
-def _assign_labels(run: _Run, taxonomy: Taxonomy, features: ir.Table, activity: ir.Table, clean: ir.Table,
-                   compliance: _Compliance, lexicon: Lexicon) -> pa.Table:
-    """Taxonomy labels allowed for each person (sensitive ones need consent), with message examples."""
+def _assign_labels(run: _Run, taxonomy: Taxonomy, features: ir.Table, features_arrow: pa.Table, activity: ir.Table,
+                   clean: ir.Table, compliance: _Compliance, lexicon: Lexicon) -> pa.Table:
+    """Taxonomy labels allowed for each person (sensitive ones need consent), with message examples.
+
+    Labels are computed for a range of person ids at a time (every rule, exclusivity and conflict rule
+    is per person), so one engine plan holds ``LABEL_PERSONS_PER_BATCH`` persons' candidate labels and
+    messages, not everyone's: at a million users one plan for all ran DuckDB out of memory.
+    """
     run.say("assigning labels")
     engine = run.engine
-    tables = RuleTables(features=features, labels=None, events=activity, now=run.as_of)
-    labels_expr = assign_labels(taxonomy, tables, run.as_of, allowed=compliance.allowed).anti_join(engine.from_arrow(
-        sensitive_pairs(compliance.decisions, [leaf.id for leaf in taxonomy.leaves]), "sensitive_denied"),
-        ["person_id", "label_id"])
-    labels_expr = with_message_examples(labels_expr, message_examples(clean, lexicon, run.as_of), taxonomy)
-    return engine.write_parquet(labels_expr, run.folder / "labels", "labels")
+    denied = engine.from_arrow(sensitive_pairs(compliance.decisions, [leaf.id for leaf in taxonomy.leaves]),
+                               "sensitive_denied")
+    target = run.folder / "labels"
+    target.mkdir()
+    parts = []
+    for index, (low, high) in enumerate(person_ranges(features_arrow.column("person_id"), LABEL_PERSONS_PER_BATCH)):
+        def within(table: ir.Table, low: str | None = low, high: str | None = high) -> ir.Table:
+            return in_person_range(table, low, high)
+
+        tables = RuleTables(features=within(features), labels=None, events=within(activity), now=run.as_of)
+        labels_expr = assign_labels(taxonomy, tables, run.as_of, allowed=within(compliance.allowed)).anti_join(
+            within(denied), ["person_id", "label_id"])
+        labels_expr = with_message_examples(labels_expr, message_examples(within(clean), lexicon, run.as_of),
+                                            taxonomy)
+        folder = run.folder / ".labels" / f"batch-{index:05d}"
+        parts.append(engine.write_parquet(labels_expr, folder, "labels"))
+        for number, part in enumerate(sorted(folder.glob("*.parquet"))):
+            part.rename(target / f"part-{index:05d}-{number:03d}.parquet")
+    shutil.rmtree(run.folder / ".labels", ignore_errors=True)
+    return pa.concat_tables(parts)
 
 
 def _quality(run: _Run, identity: _Identity, cleaned: _Clean, compliance: _Compliance, taxonomy: Taxonomy,

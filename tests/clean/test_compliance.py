@@ -116,19 +116,6 @@ def test_the_telegram_language_is_reported_but_never_decides() -> None:
         "region BR (phone) -> rules compliance/BR.yaml")
 
 
-def test_language_codes_in_clean_events_become_the_hint() -> None:
-    import pyarrow as pa
-
-    from tgportrait.clean.compliance import gather_evidence
-    from tgportrait.store.tables import EVENTS
-
-    rows = [{"person_id": "p1", "type": "message", "occurred_at": AT, "language_code": code} for code in ("en", "id")]
-    clean = pa.Table.from_pylist([{name: row.get(name) for name in EVENTS.names} for row in rows], schema=EVENTS)
-    clean = clean.append_column("person_id", pa.array(["p1", "p1"]))
-    identifiers = pa.table({"person_id": ["p1"], "id_type": ["tg_user_id"], "id_value": ["42"]})
-    assert gather_evidence(clean, identifiers, [], AT)["p1"].language_hint == "ID"
-
-
 def test_the_decision_log_is_parquet_in_the_run_folder_read_back_per_person(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 

@@ -7,7 +7,8 @@ never decides), their age (questionnaire age / age band, else CRM birth date) an
 (profiling, marketing, sensitive), allowed or not with the reasons and the rule file behind them.
 Consent comes from the ledger (``tgportrait.clean.consent``) and from questionnaire answers
 ``consent_profiling`` / ``consent_marketing`` / ``consent_sensitive``; the latest decision wins; a
-``stop`` event withdraws marketing. Unknown region means the strictest rules (``default.yaml``);
+``stop`` event withdraws marketing. The evidence is gathered per person in the engine
+(``tgportrait.clean.consent_evidence``). Unknown region means the strictest rules (``default.yaml``);
 unknown or under-age means no profiling.
 
 The decision log is per run and per person, so it lives with the run (``runs/<run>/compliance_decisions/``,
@@ -18,8 +19,7 @@ state table by one row per person and build.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from tgportrait.clean.consent import PURPOSES, consent_ledger, latest_decisions
-from tgportrait.clean.regions import LANGUAGE_REGION_HINT, normalise_country, region_of_phone
+from tgportrait.clean.consent_evidence import Evidence, evidence_table, gather_evidence
 from tgportrait.errors import ConfigError
 from tgportrait.store.state import State
 
@@ -166,20 +166,6 @@ def jurisdiction_of(region: str | None) -> Jurisdiction:
     return rules[DEFAULT_REGION]
 
 
-@dataclass
-class Evidence:
-    """What the events say about one person, for the compliance decision."""
-
-    person_id: str
-    q_region: str | None = None
-    phone_region: str | None = None
-    crm_country: str | None = None
-    language_hint: str | None = None     # region suggested by the Telegram language_code: reported, never decides
-    age: int | None = None
-    age_source: str | None = None
-    decisions: list[dict[str, Any]] = field(default_factory=list)   # purpose, granted, source, at
-
-
 @dataclass(frozen=True)
 class PersonDecision:
     person_id: str
@@ -193,10 +179,6 @@ class PersonDecision:
         return {"person_id": self.person_id, "region": self.region, "region_source": self.region_source,
                 "jurisdiction": self.jurisdiction.region, "allowed": self.allowed, "reasons": list(self.reasons)}
 
-
-def _age_from_band(band: str) -> int | None:
-    digits = band.replace("+", "-").replace("_", "-").split("-")[0].strip()
-    return int(digits) if digits.isdigit() else None
 
 
 def decide(evidence: Evidence) -> PersonDecision:
@@ -237,57 +219,12 @@ def decide(evidence: Evidence) -> PersonDecision:
     return PersonDecision(evidence.person_id, region, source, jurisdiction, allowed, tuple(reasons))
 
 
-def gather_evidence(clean: pa.Table, identifiers: pa.Table, ledger: list[dict[str, Any]],
-                    as_of: datetime) -> dict[str, Evidence]:
-    """Evidence per person from the clean events (questionnaire answers, CRM profile, stop) and the ledger."""
-    evidence: dict[str, Evidence] = {}
-    keys_of: dict[str, list[str]] = defaultdict(list)
-    for row in identifiers.select(["person_id", "id_type", "id_value"]).to_pylist():
-        person = evidence.setdefault(row["person_id"], Evidence(row["person_id"]))
-        keys_of[f"{row['id_type']}:{row['id_value']}"].append(row["person_id"])
-        if row["id_type"] == "phone" and person.phone_region is None:
-            person.phone_region = region_of_phone(row["id_value"])
-    wanted = pc.is_in(clean.column("type"), pa.array(["questionnaire_answer", "customer_profile", "stop"]))
-    rows = clean.filter(wanted).select(["person_id", "type", "occurred_at", "answer_key", "answer_value", "country",
-                                        "birth_date"]).sort_by("occurred_at").to_pylist()
-    for row in rows:
-        person = evidence.setdefault(row["person_id"], Evidence(row["person_id"]))
-        key, value = row["answer_key"], (row["answer_value"] or "").strip()
-        if row["type"] == "stop":
-            person.decisions.append({"purpose": "marketing", "granted": False, "source": "stop",
-                                     "at": row["occurred_at"]})
-        elif row["type"] == "customer_profile":
-            person.crm_country = normalise_country(row["country"]) or person.crm_country
-            if row["birth_date"] and person.age_source in (None, "crm"):
-                born = row["birth_date"]
-                person.age = as_of.year - born.year - ((as_of.month, as_of.day) < (born.month, born.day))
-                person.age_source = "crm"
-        elif key == "region" and value:
-            person.q_region = normalise_country(value) or value.upper()
-        elif key == "age" and value.isdigit() and 0 < int(value) < 120:
-            person.age, person.age_source = int(value), "questionnaire"
-        elif key == "age_band" and value and person.age_source != "questionnaire":
-            person.age, person.age_source = _age_from_band(value), "questionnaire" if _age_from_band(value) else None
-        elif key and key.startswith("consent_") and key[8:] in PURPOSES and value.lower() in ("yes", "no"):
-            person.decisions.append({"purpose": key[8:], "granted": value.lower() == "yes",
-                                     "source": "questionnaire", "at": row["occurred_at"]})
-    if "language_code" in clean.column_names:
-        coded = clean.filter(pc.is_valid(clean.column("language_code")))
-        for row in coded.select(["person_id", "occurred_at", "language_code"]).sort_by("occurred_at").to_pylist():
-            hinted = LANGUAGE_REGION_HINT.get(str(row["language_code"]).split("-")[0])
-            person = evidence.setdefault(row["person_id"], Evidence(row["person_id"]))
-            person.language_hint = hinted or person.language_hint
-    for entry in ledger:
-        for person_id in keys_of.get(entry["person_key"], []):
-            evidence[person_id].decisions.append({**entry, "source": f"ledger:{entry['source']}"})
-    return evidence
-
-
-def compliance_decisions(state: State, clean: pa.Table, identifiers: pa.Table,
+def compliance_decisions(state: State, evidence: pa.Table, identifiers: pa.Table,
                          as_of: datetime) -> list[PersonDecision]:
-    """One decision per person of the run, from the clean events, the identity map and the consent ledger."""
-    evidence = gather_evidence(clean, identifiers, consent_ledger(state), as_of)
-    return [decide(evidence[person_id]) for person_id in sorted(evidence)]
+    """One decision per person of the identity map, from ``consent_evidence.evidence_table``'s rows (one per
+    person, computed in the engine), the identity map and the consent ledger; sorted by person id."""
+    people = gather_evidence(evidence, identifiers, consent_ledger(state), as_of)
+    return [decide(people[person_id]) for person_id in sorted(people)]
 
 
 def allowed_table(decisions: list[PersonDecision]) -> pa.Table:
@@ -298,10 +235,17 @@ def allowed_table(decisions: list[PersonDecision]) -> pa.Table:
 
 def sensitive_pairs(decisions: list[PersonDecision], label_ids: list[str]) -> pa.Table:
     """(person_id, label_id) of labels sensitive in the person's jurisdiction that the person did not allow."""
-    rows = [{"person_id": d.person_id, "label_id": label}
-            for d in decisions if d.allowed["profiling"] and not d.allowed["sensitive"]
-            for label in label_ids if d.jurisdiction.is_sensitive_label(label)]
-    return pa.Table.from_pylist(rows, schema=pa.schema([("person_id", pa.string()), ("label_id", pa.string())]))
+    sensitive_in: dict[str, list[str]] = {}     # per jurisdiction, computed once (not once per person)
+    persons, labels = [], []
+    for d in decisions:
+        if d.allowed["profiling"] and not d.allowed["sensitive"]:
+            listed = sensitive_in.get(d.jurisdiction.region)
+            if listed is None:
+                listed = [label for label in label_ids if d.jurisdiction.is_sensitive_label(label)]
+                sensitive_in[d.jurisdiction.region] = listed
+            persons += [d.person_id] * len(listed)
+            labels += listed
+    return pa.table({"person_id": pa.array(persons, pa.string()), "label_id": pa.array(labels, pa.string())})
 
 
 def _reasons_column(decisions: list[PersonDecision]) -> pa.Array:
@@ -364,5 +308,7 @@ def check_person(workspace: Workspace, person: str) -> dict[str, Any]:
     clean = workspace.lake.read_run_table("events_clean", run_id)
     clean = clean.filter(pc.equal(clean.column("person_id"), person_id))
     as_of = datetime.fromisoformat(str(workspace.lake.read_manifest(run_id)["as_of"]))
-    decision = compliance_decisions(workspace.state, clean, identities, as_of)[0]
+    engine = workspace.engine
+    evidence = engine.execute(evidence_table(engine.from_arrow(clean, "person_events")), "person_evidence")
+    decision = compliance_decisions(workspace.state, evidence, identities, as_of)[0]
     return {"run_id": run_id, **decision.as_dict()}

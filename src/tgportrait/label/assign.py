@@ -22,6 +22,8 @@ from functools import reduce
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tgportrait.label.governance import resolve_labels
 from tgportrait.label.taxonomy import Leaf, Taxonomy
@@ -176,6 +178,25 @@ def filter_allowed(labels: ir.Table, allowed: ir.Table) -> ir.Table:
     sensitive_allowed = ~labels.sensitive | allowed.sensitive.fill_null(False)
     return labels.semi_join(allowed, [labels.person_id == allowed.person_id.cast("string"),
                                       purpose_allowed & sensitive_allowed])
+
+
+def person_ranges(person_ids: pa.ChunkedArray | pa.Array, size: int) -> list[tuple[str | None, str | None]]:
+    """Ranges ``[low, high)`` of person ids holding ``size`` persons each (None: open end), in id order;
+    one open range when there are at most ``size`` persons."""
+    ordered = pc.unique(person_ids).sort()
+    bounds = [ordered[start].as_py() for start in range(size, len(ordered), size)]
+    lows: list[str | None] = [None, *bounds]
+    highs: list[str | None] = [*bounds, None]
+    return list(zip(lows, highs, strict=True))
+
+
+def in_person_range(table: ir.Table, low: str | None, high: str | None) -> ir.Table:
+    """The rows of ``table`` whose ``person_id`` is in ``[low, high)``."""
+    if low is not None:
+        table = table.filter(table.person_id.cast("string") >= low)
+    if high is not None:
+        table = table.filter(table.person_id.cast("string") < high)
+    return table
 
 
 def _clip(score: ir.Value) -> ir.NumericValue:

@@ -41,6 +41,7 @@ class DemandLexicon(Protocol):
                               prefolded: bool = False) -> Mapping[str, ir.BooleanValue]: ...
 
     def category_hit_expressions(self, column: ir.StringValue) -> Mapping[str, ir.BooleanValue]: ...
+MONEY_DECIMAL = "decimal(38, 9)"   # exact sums (see ``_exact``)
 
 
 @dataclass(frozen=True)
@@ -118,17 +119,26 @@ def detected_languages(events: ir.Table) -> ir.Table:
     return ranked.filter(ranked._rank == 0).select("person_id", detected_language=ranked.lang)
 
 
+def _exact(amount: ir.Value) -> ir.NumericValue:
+    """Money summed as decimals: a float sum depends on the order the engine adds in (threads, batches), and
+    277.42499999 vs 277.425 would flip a label's evidence between two builds of the same data."""
+    exact = amount.cast(MONEY_DECIMAL)
+    assert isinstance(exact, ir.NumericValue)
+    return exact
+
+
 def consumption_features(events: ir.Table, as_of: datetime) -> ir.Table:
     paid = events.filter(events.type == "order")
     orders = paid.group_by(["person_id", ibis.coalesce(paid.order_id, paid.event_id).name("order_key")]).aggregate(
-        amount=paid.amount_usd.sum(), at=paid.occurred_at.min())
+        amount=_exact(paid.amount_usd).sum(), at=paid.occurred_at.min())
     per_person = orders.group_by("person_id").aggregate(
         **{f"orders_{d}d": orders.count(where=_since(orders.at, as_of, d)) for d in (30, 90, 365)},
         orders_total=orders.count(),
-        **{f"spend_{d}d_usd": orders.amount.sum(where=_since(orders.at, as_of, d)) for d in (30, 90, 365)},
-        spend_total_usd=orders.amount.sum(),
-        avg_order_usd=orders.amount.mean(),
-        max_order_usd=orders.amount.max(),
+        **{f"spend_{d}d_usd": orders.amount.sum(where=_since(orders.at, as_of, d)).cast("float64")
+           for d in (30, 90, 365)},
+        spend_total_usd=orders.amount.sum().cast("float64"),
+        avg_order_usd=orders.amount.mean().cast("float64"),
+        max_order_usd=orders.amount.max().cast("float64"),
         last_order_days=_days_since(orders.at.max(), as_of),
         first_order_days=_days_since(orders.at.min(), as_of),
         _order_dates=orders.at.date().nunique(),
@@ -141,7 +151,7 @@ def consumption_features(events: ir.Table, as_of: datetime) -> ir.Table:
         refunds_total=(events.type == "refund").sum().cast("int64"),
         cancellations_total=(events.type == "cancellation").sum().cast("int64"))
     by_category = paid.filter(paid.category.notnull()).group_by(["person_id", "category"]).aggregate(
-        spend=paid.amount_usd.sum())
+        spend=_exact(paid.amount_usd).sum())
     ranked = by_category.mutate(_rank=ibis.row_number().over(
         group_by=by_category.person_id, order_by=[by_category.spend.desc(), by_category.category]))
     categories = ranked.group_by("person_id").aggregate(
