@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench bench-webhook eval-identity eval-intents eval-repurchase bench-intents bench-identity clean install install-embeddings bench-build-intents
+.PHONY: demo test lint typecheck bench bench-webhook eval-identity eval-intents eval-repurchase bench-intents bench-identity clean install install-embeddings bench-build-intents eval-person-language
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -59,6 +59,10 @@ bench-build-intents: $(STAMP)
 # Intent classifier speed on one core (messages per CPU second; target 10,000).
 bench-intents: $(STAMP)
 	$(BIN)/python -m benchmarks.intents_speed --data $(SHARED_DATA)/intent $(BENCH_ARGS)
+
+# Per-person language as the build computes it, on the demo community (2,000 users); eval/person-language.json.
+eval-person-language: $(STAMP)
+	$(BIN)/python -m benchmarks.eval_person_language --out eval/person-language.json
 
 # Identity: FEBRL dataset1/2/3 (pair precision/recall/F1) and the generator's injected duplicates; eval/identity.json.
 eval-identity: $(STAMP)

@@ -66,7 +66,7 @@ from tgportrait.workspace import Workspace
 CLEAN_COLUMNS = (
     "event_id", "person_id", "source", "type", "subtype", "occurred_at", "chat_id", "reply_to_message_id", "text",
     "text_folded", "count", "url", "campaign", "order_id", "amount_usd", "product", "category", "answer_key",
-    "answer_value", "country", "gender", "birth_date", "intent", "value_tier", "lang",
+    "answer_value", "country", "gender", "birth_date", "intent", "value_tier", "lang", "language_code",
 )
 # columns the rule functions (asked/clicked/joined) read
 ACTIVITY_COLUMNS = ("person_id", "type", "intent", "occurred_at", "campaign", "url")
@@ -249,9 +249,7 @@ def _clean_events(run: _Run, flagged: ir.Table, identity: _Identity, lexicon: Le
 def _apply_compliance(run: _Run, cleaned: _Clean, identity: _Identity) -> _Compliance:
     """One decision per person from consent evidence, the identity map and the consent ledger."""
     run.say("applying consent and compliance rules")
-    attached = cleaned.attached   # the language code is not a clean column: read it from the attached events
-    coded = attached.filter(attached.invalid_reason.isnull() & attached.language_code.notnull())
-    evidence = run.engine.execute(evidence_table(cleaned.clean, coded), "consent_evidence")  # one row per person
+    evidence = run.engine.execute(evidence_table(cleaned.clean, cleaned.clean), "consent_evidence")  # per person
     decisions = compliance_decisions(run.workspace.state, evidence, identity.result.identifiers, run.as_of)
     allowed = run.engine.from_arrow(allowed_table(decisions), "allowed")
     return _Compliance(decisions, allowed, allowed.filter(allowed.profiling).select("person_id"))

@@ -55,6 +55,9 @@ REGION_LANGUAGE: dict[str, str] = {
     "AU": "en", "CA": "en", "IN": "en", "PH": "en", "NG": "en",
 }
 
+# Codes a hint may carry for a language we name otherwise (Norwegian, the old Indonesian and Hebrew codes).
+LEGACY_LANGUAGE_CODES: dict[str, str] = {"no": "nb", "nn": "nb", "in": "id", "zsm": "ms", "iw": "he"}
+
 # Weights of the evidence for a person's language (a message counts by its confidence x length factor).
 HINT_WEIGHTS: dict[str, float] = {"language_code": 1.5, "questionnaire": 2.0, "region": 0.5}
 
@@ -97,7 +100,7 @@ def indonesian_or_malay(text: str) -> str:
 def _normalise_code(code: str) -> str:
     """A lingua ISO code (``NB``) or hint (``pt-BR``, ``no``, ``zh-hans``) -> our lower-case code."""
     base = code.strip().lower().replace("_", "-").split("-")[0]
-    return {"no": "nb", "nn": "nb", "in": "id", "zsm": "ms", "iw": "he"}.get(base, base)
+    return LEGACY_LANGUAGE_CODES.get(base, base)
 
 
 def _has_letters(text: str) -> bool:

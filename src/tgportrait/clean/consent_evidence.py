@@ -53,7 +53,8 @@ class Evidence:
 def _kind_rows(rows: ir.Table, kind: str, condition: ir.BooleanValue, value: ir.StringValue) -> ir.Table:
     selected = rows.filter(condition)
     return selected.select(person_id=selected.person_id.cast("string"), kind=ibis.literal(kind, type="string"),
-                           value=value.cast("string"), at=selected.occurred_at, event_id=selected.event_id)
+                           value=value.cast("string"), at=selected.occurred_at.cast("timestamp"),
+                           event_id=selected.event_id.cast("string"))
 
 
 def evidence_table(clean: ir.Table, coded: ir.Table | None = None) -> ir.Table:

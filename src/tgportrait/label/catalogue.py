@@ -92,7 +92,9 @@ CORE_FEATURES: tuple[FeatureSpec, ...] = (
     # attributes
     _spec("region", "str", "attributes", "Country (ISO 3166-1 alpha-2) from the strongest evidence."),
     _spec("region_source", "str", "attributes", "Where region came from: questionnaire, crm, phone, language."),
-    _spec("language", "str", "attributes", "Preferred language (ISO 639-1)."),
+    _spec("language", "str", "attributes", "Preferred language (ISO 639-1): the questionnaire's, else the one with "
+          "the most evidence: messages' detected `lang` weighted by length, plus the Telegram `language_code` (1.5) "
+          "and the region's main language (0.5) as weak hints."),
     _spec("age_band", "str", "attributes", "Age band: 18-24, 25-34, 35-44, 45-54, 55+."),
     _spec("gender", "str", "attributes", "female, male or other (as given)."),
     _spec("device", "str", "attributes", "ios, android, desktop or web (as given)."),

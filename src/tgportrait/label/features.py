@@ -16,6 +16,8 @@ from typing import Protocol
 import ibis
 import ibis.expr.types as ir
 
+from tgportrait.classify.language import HINT_WEIGHTS, LEGACY_LANGUAGE_CODES, REGION_LANGUAGE
+
 MESSAGE_TYPES = ("message", "forward", "media", "sticker", "poll")
 TELEGRAM_ACTIVITY_TYPES = (*MESSAGE_TYPES, "edited_message", "reaction", "poll_answer", "link_click",
                            "button_click", "join", "start", "questionnaire_answer")
@@ -99,7 +101,9 @@ def attribute_features(inputs: FeatureInputs) -> ir.Table:
     gender = ibis.coalesce(joined.q_gender.lower(), joined.crm_gender)
     gender = ibis.cases((gender.isin(["f", "female", "woman"]), "female"), (gender.isin(["m", "male", "man"]), "male"),
                         (gender.notnull(), "other"), else_=ibis.null("string"))
-    joined = joined.left_join(detected_languages(events), "person_id").drop("person_id_right")
+    strong_region = ibis.coalesce(joined.q_region.upper(), joined.phone_region, joined.crm_country)
+    languages = detected_languages(events, joined.select("person_id", region=strong_region))
+    joined = joined.left_join(languages, "person_id").drop("person_id_right")
     attributes = joined.select(  # language: the questionnaire's, else the one most of their messages are in
         "person_id", region=region, region_source=region_source,
         language=ibis.coalesce(joined.q_language.lower(), joined.detected_language),
@@ -110,13 +114,50 @@ def attribute_features(inputs: FeatureInputs) -> ir.Table:
     return attributes.mutate(offset_minutes=attributes.offset_minutes.fill_null(0))
 
 
-def detected_languages(events: ir.Table) -> ir.Table:
-    """person_id, detected_language: the ``lang`` most of a person's messages carry (ties: alphabetical)."""
+def detected_languages(events: ir.Table, hint_regions: ir.Table | None = None) -> ir.Table:
+    """person_id, detected_language: the language with the most evidence, as ``classify.language``'s
+    ``detect_person_language`` weighs it, computed in the engine from the ``lang`` stored at ingest.
+
+    Each message counts by its length (``min(1, 0.3 + characters / 60)``, a Han or kana character
+    counting three); the Telegram app language (``language_code``, 1.5) and the main language of the
+    person's region (``hint_regions``: person_id, region; 0.5) are weak hints. Indonesian and Malay are
+    pooled on the side the hints name, else on the larger. Ties: the alphabetically last language.
+    Not done here: the function-word tie-break between Indonesian and Malay (that needs the texts).
+    """
     texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.lang.notnull())
-    counts = texts.group_by(["person_id", "lang"]).aggregate(n=texts.count())
-    window = ibis.window(group_by=counts.person_id, order_by=[counts.n.desc(), counts.lang])
-    ranked = counts.mutate(_rank=ibis.row_number().over(window))
-    return ranked.filter(ranked._rank == 0).select("person_id", detected_language=ranked.lang)
+    dense = texts.lang.isin(["zh", "ja"]).ifelse(3, 1)
+    evidence = [texts.select("person_id", language=texts.lang, score=ibis.least(
+        1.0, 0.3 + (texts.text.length().fill_null(0) * dense).cast("float64") / 60))]
+    coded = events.filter(events.language_code.notnull())
+    code = coded.language_code.lower().re_extract(r"^([a-z]+)", 1)
+    code = code.substitute(LEGACY_LANGUAGE_CODES, else_=code)
+    latest = _latest_per(coded.mutate(language=code).filter(code != ""), ["person_id"])
+    evidence.append(latest.select("person_id", "language",
+                                  score=ibis.literal(HINT_WEIGHTS["language_code"], type="float64")))
+    hinted = latest.select("person_id", hint_language=latest.language)
+    if hint_regions is not None:
+        regional = hint_regions.filter(hint_regions.region.notnull()).select(
+            "person_id", language=hint_regions.region.upper().substitute(REGION_LANGUAGE, else_=ibis.null("string")))
+        regional = regional.filter(regional.language.notnull())
+        evidence.append(regional.mutate(score=ibis.literal(HINT_WEIGHTS["region"], type="float64")))
+        hinted = ibis.union(hinted, regional.rename(hint_language="language"), distinct=False)
+    scores = ibis.union(*evidence, distinct=False)
+    scores = scores.group_by(["person_id", "language"]).aggregate(score=scores.score.sum())
+    sides = hinted.group_by("person_id").aggregate(
+        hinted_ms=(hinted.hint_language == "ms").any(), hinted_id=(hinted.hint_language == "id").any())
+    pair = scores.filter(scores.language.isin(["id", "ms"])).group_by("person_id").aggregate(
+        id_score=scores.score.sum(where=scores.language == "id").fill_null(0.0),
+        ms_score=scores.score.sum(where=scores.language == "ms").fill_null(0.0))
+    pair = pair.left_join(sides, "person_id").drop("person_id_right")
+    side = ibis.cases((pair.hinted_ms.fill_null(False) & ~pair.hinted_id.fill_null(False), "ms"),
+                      (pair.hinted_id.fill_null(False), "id"), (pair.ms_score > pair.id_score, "ms"), else_="id")
+    pair = pair.select("person_id", _side=side)
+    merged = scores.left_join(pair, "person_id").drop("person_id_right")
+    merged = merged.mutate(language=ibis.ifelse(merged.language.isin(["id", "ms"]), merged._side, merged.language))
+    totals = merged.group_by(["person_id", "language"]).aggregate(score=merged.score.sum())
+    ranked = totals.mutate(_rank=ibis.row_number().over(group_by=totals.person_id,
+                                                        order_by=[totals.score.desc(), totals.language.desc()]))
+    return ranked.filter(ranked._rank == 0).select("person_id", detected_language=ranked.language)
 
 
 def _exact(amount: ir.Value) -> ir.NumericValue:
