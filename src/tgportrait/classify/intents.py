@@ -6,11 +6,12 @@ into an abstention with a reason, and clips very long ones to ``MAX_CLASSIFIED_C
 
 ``CLASSIFIERS`` is the registry, one row per classifier name -> factory; a plugin adds a row to the same
 table. ``open_classifier(name, context)`` builds one; ``auto`` is the default chosen by measurement
-(docs/intents.md, BENCHMARKS.md "Intents and language"; ``benchmarks.eval_intents.choose_default``): the
-workspace's trained model ``default`` (its accurate embedding head when it has one) with the lexicon behind
-it on messages outside the model's trained languages (``combined-by-language``) when that model exists,
-else the lexicon alone. The build runs the model's fast head instead
-(``classify.message_intents``): the accurate head is too slow for every message.
+(docs/intents.md, BENCHMARKS.md "Intents and language"; ``benchmarks.intent_default.choose_default``, which
+admits only candidates of at least 10,000 messages per CPU second): the workspace's trained model
+``default`` through its static head (its TF-IDF head when it has none) with the lexicon behind it on
+messages outside the model's trained languages when that model exists, else the lexicon alone; the build
+runs the same (``classify.message_intents``). ``trained``, ``combined`` and ``combined-by-language`` use
+the model's best head, the accurate (MiniLM) one when it has it: more accurate, ~100 messages per second.
 """
 
 from __future__ import annotations
@@ -236,10 +237,11 @@ def _open_combined(context: ClassifierContext) -> IntentClassifier:
     return CombinedClassifier(_open_trained(context), LexiconClassifier(context.industry))
 
 
-def _open_combined_by_language(context: ClassifierContext) -> IntentClassifier:
+def _open_combined_by_language(context: ClassifierContext, fast_only: bool = False) -> IntentClassifier:
     from tgportrait.classify.intent_models import load_model
 
-    model = load_model(_require_models_dir(context), context.model_name, abstain_below=context.abstain_below)
+    model = load_model(_require_models_dir(context), context.model_name, abstain_below=context.abstain_below,
+                       fast_only=fast_only)
     return LanguageGatedClassifier(model, LexiconClassifier(context.industry), model.trained_languages)
 
 
@@ -256,7 +258,7 @@ def _open_auto(context: ClassifierContext) -> IntentClassifier:
     from tgportrait.classify.intent_models import model_exists
 
     if context.models_dir is not None and model_exists(context.models_dir, context.model_name):
-        return _open_combined_by_language(context)
+        return _open_combined_by_language(context, fast_only=True)  # the default must classify 10,000 messages/s
     return LexiconClassifier(context.industry)
 
 

@@ -2,9 +2,10 @@
 
 The build's engine stage tags intents with the lexicon's regexes (``label.features.tag_intents``). When
 the workspace has a trained model (``models/intents/default/``) and the configured classifier is
-one that uses it (``auto``, ``trained``, ``combined``), the build runs that classifier here instead, in
-Python, streaming ``event_id, type, text, lang`` from the event parts in batches, and writes one row per
-message to ``<run>/message_intents/part-0.parquet``:
+one that uses it (``auto``, ``trained``, ``combined``), the build runs that classifier here instead, with
+the model's fast head (static embeddings + TF-IDF, or TF-IDF alone for a model without one), in Python,
+streaming ``event_id, type, text, lang`` from the event parts in batches, and writes one row per message to
+``<run>/message_intents/part-0.parquet``:
 
     event_id, intent (null when the classifier abstains), intent_confidence, lang
 
@@ -124,16 +125,17 @@ def classify_message_events(event_parts: Sequence[Path], classifier: IntentClass
 def build_classifier(workspace: Workspace) -> IntentClassifier | None:
     """The classifier the build runs in Python, or None: the engine's lexicon tagging is enough.
 
-    A trained model (its fast TF-IDF head) is used when the workspace has a model ``default`` and the
-    configured classifier is one that uses it; ``lexicon`` (or ``llm``, too slow and costly for every message of
-    every build) leaves the build on the lexicon in the engine.
+    A trained model (its fast head: the static head, or TF-IDF when it has none) is used when the workspace
+    has a model ``default`` and the configured classifier is one that uses it; ``lexicon`` (or ``llm``, too slow
+    and costly for every message of every build) leaves the build on the lexicon in the engine.
     """
     from tgportrait.classify.intent_models import load_model, model_exists
 
     settings, models_dir = workspace.settings.intents, workspace.root / "models"
     if settings.classifier not in MODEL_CLASSIFIERS or not model_exists(models_dir, BUILD_MODEL_NAME):
         return None
-    # the fast head: an embedding head classifies ~100 messages per second, the build's budget needs 10,000
+    # the static head (TF-IDF when the model has none): an embedding head classifies ~100 messages per second,
+    # the build's budget needs 10,000
     model = load_model(models_dir, BUILD_MODEL_NAME, abstain_below=settings.abstain_below, fast_only=True)
     if settings.classifier == "trained":
         return model

@@ -184,16 +184,12 @@ def add_merges_and_tiers(report: dict[str, Any], identifiers: pa.Table,
     report["after"]["redundant_share"] = _rate(redundant, sum(sum(tiers.values()) for tiers in by_tier.values()))
 
 
-def add_consent_blocked(report: dict[str, Any], clean: pa.Table, blocked_persons: set[str]) -> None:
+def add_consent_blocked(report: dict[str, Any], totals: dict[str, int], blocked: dict[str, int]) -> None:
     """Add the cleaned events of persons excluded from profiling, per source and overall, with their share.
 
-    ``clean`` holds the cleaned events (``source``, ``person_id``) before the consent filter.
+    ``totals`` counts the cleaned events per source before the consent filter, ``blocked`` those of persons
+    excluded from profiling (both counted in the engine).
     """
-    blocked_mask = pc.is_in(clean.column("person_id"), pa.array(sorted(blocked_persons), pa.string()))
-    totals = {row["source"]: row["source_count"]
-              for row in clean.group_by("source").aggregate([("source", "count")]).to_pylist()}
-    blocked = {row["source"]: row["source_count"] for row in
-               clean.filter(blocked_mask).group_by("source").aggregate([("source", "count")]).to_pylist()}
     for name, source in report["by_source"].items():
         source["consent_blocked"] = blocked.get(name, 0)
         source["consent_blocked_share"] = _rate(source["consent_blocked"], totals.get(name, 0))

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from tgportrait.portrait.summary import summarise
 
@@ -46,24 +49,38 @@ PERSONS_PER_BATCH = 50_000   # persons assembled at a time: the driver holds one
 
 def build_portraits(features: pa.Table, labels: pa.Table, identifiers: pa.Table, computed_at: datetime,
                     fresh_days: int, level1_ids: dict[str, str] | None = None) -> pa.Table:
-    """Portrait rows for every person in ``features`` (sorted by person id); labels by weight, highest first.
+    """Portrait rows for every person in ``features`` (sorted by person id); labels by weight, highest first."""
+    parts = list(portrait_batches(features, labels, identifiers, computed_at, fresh_days, level1_ids))
+    return pa.concat_tables(parts) if parts else PORTRAITS.empty_table()
 
-    Persons are assembled in batches of ``PERSONS_PER_BATCH`` (a range of person ids each), so memory
-    stays flat however many labels a run has; a label's evidence is copied as the JSON text the
-    engine wrote, not parsed and written again.
+
+def write_portraits(path: Path, features: pa.Table, labels: pa.Table, identifiers: pa.Table, computed_at: datetime,
+                    fresh_days: int, level1_ids: dict[str, str] | None = None) -> int:
+    """Write the portraits into one Parquet file, a row group per batch, never all in memory; returns the rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    with pq.ParquetWriter(path, PORTRAITS, compression="zstd") as writer:
+        for batch in portrait_batches(features, labels, identifiers, computed_at, fresh_days, level1_ids):
+            writer.write_table(batch)
+            rows += batch.num_rows
+    return rows
+
+
+def portrait_batches(features: pa.Table, labels: pa.Table, identifiers: pa.Table, computed_at: datetime,
+                     fresh_days: int, level1_ids: dict[str, str] | None = None) -> Iterator[pa.Table]:
+    """The portraits of ``PERSONS_PER_BATCH`` persons at a time (a range of person ids each), in id order.
+
+    Memory stays flat however many persons and labels a run has; a label's evidence is copied as the JSON
+    text the engine wrote, not parsed and written again.
     """
     features = features.sort_by("person_id")
     person_ids = features.column("person_id")
-    parts = []
-    for start in range(0, max(features.num_rows, 1), PERSONS_PER_BATCH):
+    for start in range(0, features.num_rows, PERSONS_PER_BATCH):
         batch = features.slice(start, PERSONS_PER_BATCH)
-        if batch.num_rows == 0:
-            break
         low = person_ids[start].as_py()
         high = person_ids[start + batch.num_rows].as_py() if start + batch.num_rows < features.num_rows else None
-        parts.append(_portrait_batch(batch, _person_range(labels, low, high), _person_range(identifiers, low, high),
-                                     computed_at, fresh_days, level1_ids or {}))
-    return pa.concat_tables(parts) if parts else PORTRAITS.empty_table()
+        yield _portrait_batch(batch, _person_range(labels, low, high), _person_range(identifiers, low, high),
+                              computed_at, fresh_days, level1_ids or {})
 
 
 def _person_range(table: pa.Table, low: str, high: str | None) -> pa.Table:
