@@ -2,15 +2,17 @@
 feature stage with a straightforward pandas implementation of the same features run on the same data.
 
     python -m benchmarks.run [--users 100000] [--workspace bench-workspace] [--engine duckdb]
-                             [--stage all|inputs|build]
+                             [--stage all|inputs|build|compare]
 
 Prints a table and writes ``bench-results.json`` in the workspace. Numbers are wall-clock seconds
 on this machine; the comparison that matters is the ratio measured in the same run.
 
-``--stage inputs`` generates and imports, then stops (its figures go to ``bench-inputs.json``);
-``--stage build`` builds that workspace and reports both halves. At a million users each half takes
-an hour or more, so the split lets the halves run as separate processes; the results name the
-commit each half ran.
+Three stages, each in a process of its own (``--stage all``, the default, runs them one after the
+other): ``inputs`` generates and imports (``bench-inputs.json``), ``build`` builds
+(``bench-build.json``) and then starts ``compare``, which times a segment query and the pandas
+baseline against our engine on the current run (``bench-compare.json``). Separate processes give each
+stage the machine's whole memory (at a million users the build's process keeps ~16 GB, and pandas
+needs as much again) and their own peak; each stage records the commit it ran.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -114,19 +117,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workspace", type=Path, default=Path("bench-workspace"))
     parser.add_argument("--engine", default="duckdb")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--stage", choices=("all", "inputs", "build"), default="all")
+    parser.add_argument("--stage", choices=("all", "inputs", "build", "compare"), default="all")
     args = parser.parse_args(argv)
-    if args.stage == "build":
-        inputs = json.loads((args.workspace / "bench-inputs.json").read_text())
-        return measure_build(Workspace.open(args.workspace), inputs)
-    inputs = generate_and_import(args)
     if args.stage == "inputs":
-        return inputs
-    return measure_build(Workspace.open(args.workspace), inputs)
+        return generate_and_import(args)
+    if args.stage == "build":
+        return measure_build(Workspace.open(args.workspace))
+    if args.stage == "compare":
+        return compare(Workspace.open(args.workspace))
+    # every stage in its own process: each starts with the machine's whole memory, and each reports its own peak
+    run_stage(args.workspace, "inputs", "--users", str(args.users), "--engine", args.engine, "--seed", str(args.seed))
+    run_stage(args.workspace, "build")
+    results: dict[str, Any] = json.loads((args.workspace / "bench-results.json").read_text())
+    return results
+
+
+def run_stage(workspace: Path, stage: str, *extra: str) -> None:
+    subprocess.run([sys.executable, "-m", "benchmarks.run", "--workspace", str(workspace.resolve()), "--stage", stage,
+                    *extra],
+                   check=True, cwd=Path(__file__).parent.parent)
 
 
 def generate_and_import(args: argparse.Namespace) -> dict[str, Any]:
-    """The first half: a fresh workspace, a generated community, every file imported."""
+    """The first stage: a fresh workspace, a generated community, every file imported."""
     shutil.rmtree(args.workspace, ignore_errors=True)
     workspace = Workspace.init(args.workspace, "beauty")
     if args.engine != "duckdb":
@@ -155,16 +168,48 @@ def generate_and_import(args: argparse.Namespace) -> dict[str, Any]:
     return inputs
 
 
-def measure_build(workspace: Workspace, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The second half: build, query a segment, and compare the feature stage with pandas."""
-    imported, import_seconds = inputs["imported"], inputs["seconds"]["import"]
-    peaks: dict[str, int] = {}
+def measure_build(workspace: Workspace) -> dict[str, Any]:
+    """The second stage: build the imported workspace; then the comparison runs in a process of its own."""
+    inputs = json.loads((workspace.root / "bench-inputs.json").read_text())
     build_report, build_seconds = timed(build, workspace, progress=lambda stage: print(
         f"{time.strftime('%H:%M:%S')} build: {stage} (peak RSS so far {peak_rss_mb()} MB)", flush=True))
-    peaks["build"] = peak_rss_mb()
+    built = {"commit": code_commit(), "run_id": build_report.run_id, "as_of": build_report.as_of.isoformat(),
+             "counts": build_report.counts, "seconds": round(build_seconds, 2), "stages": build_report.timings,
+             "peak_rss_mb": peak_rss_mb()}
+    (workspace.root / "bench-build.json").write_text(json.dumps(built, indent=2))
+    print(json.dumps(built, indent=2), flush=True)
+    workspace.close()
+    run_stage(workspace.root, "compare")
+    compared = json.loads((workspace.root / "bench-compare.json").read_text())
+    imported, import_seconds = inputs["imported"], inputs["seconds"]["import"]
+    pandas_seconds = compared["seconds"]["pandas_features"]
+    results = {
+        "users": inputs["users"], "engine": workspace.settings.engine,
+        "commit": {"inputs": inputs["commit"], "build": built["commit"], "compare": compared["commit"]},
+        "events": built["counts"]["events"], "persons": built["counts"]["persons"], "counts": built["counts"],
+        "seconds": {**inputs["seconds"], "build": built["seconds"], "build_stages": built["stages"],
+                    **compared["seconds"]},
+        "import_events_per_second": round(imported / import_seconds) if import_seconds else None,
+        "feature_stage_all_columns_vs_pandas_subset": round(built["stages"]["features"] / pandas_seconds, 3),
+        "same_features_engine_vs_pandas": round(compared["seconds"]["engine_same_features"] / pandas_seconds, 3),
+        "segment_count": compared["segment_count"],
+        "baseline_mismatches": compared["baseline_mismatches"],
+        "peak_rss_mb_per_stage": {**{f"inputs_{k}": v for k, v in inputs["peak_rss_mb_after"].items()},
+                                  "build": built["peak_rss_mb"], **compared["peak_rss_mb_after"]},
+    }
+    (workspace.root / "bench-results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return results
+
+
+def compare(workspace: Workspace) -> dict[str, Any]:
+    """The third stage, on the current run: a segment query, and the pandas baseline against our engine."""
+    run_id = workspace.lake.require_current_run()
+    as_of = datetime.fromisoformat(str(workspace.lake.read_manifest(run_id)["as_of"]))
+    peaks: dict[str, int] = {}
     segment, segment_seconds = timed(run_segment, workspace, SEGMENT_RULE)
-    run_dir = workspace.lake.run_dir(build_report.run_id)
-    baseline, pandas_seconds = timed(pandas_features, run_dir / "events_clean", build_report.as_of)
+    run_dir = workspace.lake.run_dir(run_id)
+    baseline, pandas_seconds = timed(pandas_features, run_dir / "events_clean", as_of)
     peaks["pandas_baseline"] = peak_rss_mb()
     ours = pq.read_table(run_dir / "features").to_pandas().set_index("person_id")
     mismatches = {}
@@ -172,26 +217,16 @@ def measure_build(workspace: Workspace, inputs: dict[str, Any]) -> dict[str, Any
         joined = ours[[name]].join(baseline[[name]].add_suffix("_pandas"), how="inner").fillna(0)
         differs = ~np.isclose(joined[name].astype(float), joined[f"{name}_pandas"].astype(float), atol=0.01)
         mismatches[name] = int(differs.sum())
-    feature_seconds = build_report.timings["features"]
-    subset_seconds = engine_subset_seconds(workspace, run_dir, build_report.as_of)
-    results = {
-        "users": inputs["users"], "engine": workspace.settings.engine,
-        "commit": {"inputs": inputs["commit"], "build": code_commit()}, "events": build_report.counts["events"],
-        "persons": build_report.counts["persons"],
-        "seconds": {**inputs["seconds"], "build": round(build_seconds, 2), "build_stages": build_report.timings,
-                    "segment_query": round(segment_seconds, 3), "pandas_features": round(pandas_seconds, 2),
-                    "engine_same_features": round(subset_seconds, 2)},
-        "import_events_per_second": round(imported / import_seconds) if import_seconds else None,
-        "feature_stage_all_columns_vs_pandas_subset": round(feature_seconds / pandas_seconds, 3),
-        "same_features_engine_vs_pandas": round(subset_seconds / pandas_seconds, 3),
-        "segment_count": segment.count,
-        "baseline_mismatches": mismatches,
-        "peak_rss_mb": peak_rss_mb(),
-        "peak_rss_mb_after": {**inputs["peak_rss_mb_after"], **peaks},
-    }
-    (workspace.root / "bench-results.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
-    return results
+    del baseline, ours
+    subset_seconds = engine_subset_seconds(workspace, run_dir, as_of)
+    peaks["engine_same_features"] = peak_rss_mb()
+    compared = {"commit": code_commit(), "run_id": run_id, "segment_count": segment.count,
+                "seconds": {"segment_query": round(segment_seconds, 3), "pandas_features": round(pandas_seconds, 2),
+                            "engine_same_features": round(subset_seconds, 2)},
+                "baseline_mismatches": mismatches, "peak_rss_mb_after": peaks}
+    (workspace.root / "bench-compare.json").write_text(json.dumps(compared, indent=2))
+    print(json.dumps(compared, indent=2), flush=True)
+    return compared
 
 
 if __name__ == "__main__":
