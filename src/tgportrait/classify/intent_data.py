@@ -167,9 +167,11 @@ def train_from_file(path: Path, text_column: str, label_column: str, models_dir:
         extra = LabelledSet([text for text, _ in pairs], [label for _, label in pairs])
     combined = labelled.plus(extra)
     with_embeddings = packaged_model_dir() is not None if embeddings is None else embeddings
-    folder = save_model(fit_model(combined.texts, combined.labels, name=name, embeddings=with_embeddings), models_dir)
+    model = fit_model(combined.texts, combined.labels, name=name, embeddings=with_embeddings)
+    folder = save_model(model, models_dir)
     return {"name": name, "examples": len(combined), "corrections": len(extra),
-            "labels": sorted(set(combined.labels)), "embeddings": with_embeddings, "path": str(folder)}
+            "labels": sorted(set(combined.labels)), "embeddings": with_embeddings,
+            "static": model.static is not None, "path": str(folder)}
 
 
 def accept_corrections(models_dir: Path, messages: Sequence[tuple[str, str]], corrections: Sequence[str]) -> int:
