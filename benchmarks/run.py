@@ -9,10 +9,10 @@ on this machine; the comparison that matters is the ratio measured in the same r
 
 Three stages, each in a process of its own (``--stage all``, the default, runs them one after the
 other): ``inputs`` generates and imports (``bench-inputs.json``), ``build`` builds
-(``bench-build.json``) and then starts ``compare``, which times a segment query and the pandas
-baseline against our engine on the current run (``bench-compare.json``). Separate processes give each
-stage the machine's whole memory (at a million users the build's process keeps ~16 GB, and pandas
-needs as much again) and their own peak; each stage records the commit it ran.
+(``bench-build.json``), ``compare`` times a segment query and the pandas baseline against our engine
+on the current run (``bench-compare.json``) and writes ``bench-results.json`` from all three.
+Separate processes give each stage the machine's whole memory (at a million users the build's process
+keeps ~16 GB, and pandas needs about as much) and their own peak; each stage records its commit.
 """
 
 from __future__ import annotations
@@ -51,8 +51,7 @@ SEGMENT_RULE = 'orders_90d >= 1 and messages_90d >= 5 and region in ("ID", "MY",
 
 def pandas_features(events_clean: Path, as_of: datetime) -> pd.DataFrame:
     """The baseline: the same features, written the obvious way in pandas."""
-    parts = sorted(events_clean.glob("*.parquet"))
-    frame = pd.concat([pd.read_parquet(p, columns=list(BASELINE_COLUMNS)) for p in parts], ignore_index=True)
+    frame = pd.read_parquet(events_clean, columns=list(BASELINE_COLUMNS))   # every part at once, no concat copy
     if "value_tier" in frame.columns:   # redundant events (emoji-only, sticker spam) are kept but not counted
         frame = frame[frame["value_tier"] != "redundant"]
     age_days = (pd.Timestamp(as_of) - frame["occurred_at"]).dt.total_seconds() // 86400
@@ -125,9 +124,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return measure_build(Workspace.open(args.workspace))
     if args.stage == "compare":
         return compare(Workspace.open(args.workspace))
-    # every stage in its own process: each starts with the machine's whole memory, and each reports its own peak
+    # every stage in its own process: each starts with the machine's whole memory (a process keeps what its
+    # allocator once took), and each reports its own peak
     run_stage(args.workspace, "inputs", "--users", str(args.users), "--engine", args.engine, "--seed", str(args.seed))
     run_stage(args.workspace, "build")
+    run_stage(args.workspace, "compare")
     results: dict[str, Any] = json.loads((args.workspace / "bench-results.json").read_text())
     return results
 
@@ -169,8 +170,7 @@ def generate_and_import(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def measure_build(workspace: Workspace) -> dict[str, Any]:
-    """The second stage: build the imported workspace; then the comparison runs in a process of its own."""
-    inputs = json.loads((workspace.root / "bench-inputs.json").read_text())
+    """The second stage: build the imported workspace (``bench-build.json``)."""
     build_report, build_seconds = timed(build, workspace, progress=lambda stage: print(
         f"{time.strftime('%H:%M:%S')} build: {stage} (peak RSS so far {peak_rss_mb()} MB)", flush=True))
     built = {"commit": code_commit(), "run_id": build_report.run_id, "as_of": build_report.as_of.isoformat(),
@@ -178,32 +178,12 @@ def measure_build(workspace: Workspace) -> dict[str, Any]:
              "peak_rss_mb": peak_rss_mb()}
     (workspace.root / "bench-build.json").write_text(json.dumps(built, indent=2))
     print(json.dumps(built, indent=2), flush=True)
-    workspace.close()
-    run_stage(workspace.root, "compare")
-    compared = json.loads((workspace.root / "bench-compare.json").read_text())
-    imported, import_seconds = inputs["imported"], inputs["seconds"]["import"]
-    pandas_seconds = compared["seconds"]["pandas_features"]
-    results = {
-        "users": inputs["users"], "engine": workspace.settings.engine,
-        "commit": {"inputs": inputs["commit"], "build": built["commit"], "compare": compared["commit"]},
-        "events": built["counts"]["events"], "persons": built["counts"]["persons"], "counts": built["counts"],
-        "seconds": {**inputs["seconds"], "build": built["seconds"], "build_stages": built["stages"],
-                    **compared["seconds"]},
-        "import_events_per_second": round(imported / import_seconds) if import_seconds else None,
-        "feature_stage_all_columns_vs_pandas_subset": round(built["stages"]["features"] / pandas_seconds, 3),
-        "same_features_engine_vs_pandas": round(compared["seconds"]["engine_same_features"] / pandas_seconds, 3),
-        "segment_count": compared["segment_count"],
-        "baseline_mismatches": compared["baseline_mismatches"],
-        "peak_rss_mb_per_stage": {**{f"inputs_{k}": v for k, v in inputs["peak_rss_mb_after"].items()},
-                                  "build": built["peak_rss_mb"], **compared["peak_rss_mb_after"]},
-    }
-    (workspace.root / "bench-results.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
-    return results
+    return built
 
 
 def compare(workspace: Workspace) -> dict[str, Any]:
-    """The third stage, on the current run: a segment query, and the pandas baseline against our engine."""
+    """The third stage, on the current run: a segment query, and the pandas baseline against our engine; then
+    ``bench-results.json`` from all three stages."""
     run_id = workspace.lake.require_current_run()
     as_of = datetime.fromisoformat(str(workspace.lake.read_manifest(run_id)["as_of"]))
     peaks: dict[str, int] = {}
@@ -226,7 +206,32 @@ def compare(workspace: Workspace) -> dict[str, Any]:
                 "baseline_mismatches": mismatches, "peak_rss_mb_after": peaks}
     (workspace.root / "bench-compare.json").write_text(json.dumps(compared, indent=2))
     print(json.dumps(compared, indent=2), flush=True)
-    return compared
+    return merged_results(workspace)
+
+
+def merged_results(workspace: Workspace) -> dict[str, Any]:
+    """``bench-results.json``: the three stages' figures and the ratios between them."""
+    inputs, built, compared = (json.loads((workspace.root / f"bench-{stage}.json").read_text())
+                               for stage in ("inputs", "build", "compare"))
+    imported, import_seconds = inputs["imported"], inputs["seconds"]["import"]
+    pandas_seconds = compared["seconds"]["pandas_features"]
+    results = {
+        "users": inputs["users"], "engine": workspace.settings.engine,
+        "commit": {"inputs": inputs["commit"], "build": built["commit"], "compare": compared["commit"]},
+        "events": built["counts"]["events"], "persons": built["counts"]["persons"], "counts": built["counts"],
+        "seconds": {**inputs["seconds"], "build": built["seconds"], "build_stages": built["stages"],
+                    **compared["seconds"]},
+        "import_events_per_second": round(imported / import_seconds) if import_seconds else None,
+        "feature_stage_all_columns_vs_pandas_subset": round(built["stages"]["features"] / pandas_seconds, 3),
+        "same_features_engine_vs_pandas": round(compared["seconds"]["engine_same_features"] / pandas_seconds, 3),
+        "segment_count": compared["segment_count"],
+        "baseline_mismatches": compared["baseline_mismatches"],
+        "peak_rss_mb_per_stage": {**{f"inputs_{k}": v for k, v in inputs["peak_rss_mb_after"].items()},
+                                  "build": built["peak_rss_mb"], **compared["peak_rss_mb_after"]},
+    }
+    (workspace.root / "bench-results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return results
 
 
 if __name__ == "__main__":
