@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -46,6 +47,7 @@ from tgportrait.workspace import Workspace
 BASELINE_FEATURES = ("orders_90d", "orders_total", "spend_365d_usd", "avg_order_usd", "messages_90d",
                      "reactions_90d", "active_days_90d", "last_seen_days")
 BASELINE_COLUMNS = ("event_id", "person_id", "type", "occurred_at", "order_id", "amount_usd", "count", "value_tier")
+PANDAS_MEMORY_SHARE = 0.8   # of the machine's RAM, as the baseline's address-space cap (it fails cleanly above)
 SEGMENT_RULE = 'orders_90d >= 1 and messages_90d >= 5 and region in ("ID", "MY", "VN")'
 
 
@@ -77,6 +79,38 @@ def pandas_features(events_clean: Path, as_of: datetime) -> pd.DataFrame:
         "last_seen_days": activity.groupby("person_id")["age_days"].min(),
     })
     return consumption.join(behaviour, how="outer")
+
+
+def pandas_stage(workspace: Workspace, limit_bytes: int) -> dict[str, Any]:
+    """``--stage baseline``: the pandas baseline alone, its address space capped at ``limit_bytes``; writes
+    ``bench-baseline.parquet`` (its features) and ``bench-baseline.json`` (its seconds and peak)."""
+    run_id = workspace.lake.require_current_run()
+    as_of = datetime.fromisoformat(str(workspace.lake.read_manifest(run_id)["as_of"]))
+    events_clean = workspace.lake.run_dir(run_id) / "events_clean"
+    workspace.close()
+    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    baseline, seconds = timed(pandas_features, events_clean, as_of)
+    baseline.to_parquet(workspace.root / "bench-baseline.parquet")
+    figures = {"seconds": round(seconds, 2), "peak_rss_mb": peak_rss_mb()}
+    (workspace.root / "bench-baseline.json").write_text(json.dumps(figures))
+    return figures
+
+
+def pandas_in_child(workspace: Workspace, limit_bytes: int) -> tuple[pd.DataFrame | None, float | None,
+                                                                     str | None, int | None]:
+    """The baseline in a process of its own (its own memory and cap): (features, seconds, None, peak MB),
+    or (None, None, why, None) when it fails (at a million users pandas needs more than the machine has)."""
+    for name in ("bench-baseline.parquet", "bench-baseline.json"):
+        (workspace.root / name).unlink(missing_ok=True)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.run", "--workspace", str(workspace.root.resolve()),
+                           "--stage", "baseline", "--memory-limit", str(limit_bytes)],
+                          cwd=Path(__file__).parent.parent, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return None, None, f"failed within {limit_bytes / 2**30:.1f} GB of address space: {last}", None
+    figures = json.loads((workspace.root / "bench-baseline.json").read_text())
+    baseline = pd.read_parquet(workspace.root / "bench-baseline.parquet")
+    return baseline, figures["seconds"], None, figures["peak_rss_mb"]
 
 
 def engine_subset_seconds(workspace: Workspace, run_dir: Path, as_of: datetime) -> float:
@@ -116,8 +150,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workspace", type=Path, default=Path("bench-workspace"))
     parser.add_argument("--engine", default="duckdb")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--stage", choices=("all", "inputs", "build", "compare"), default="all")
+    parser.add_argument("--stage", choices=("all", "inputs", "build", "compare", "baseline"), default="all")
+    parser.add_argument("--memory-limit", type=int, default=0, help="bytes of address space (baseline stage)")
     args = parser.parse_args(argv)
+    if args.stage == "baseline":
+        return pandas_stage(Workspace.open(args.workspace), args.memory_limit)
     if args.stage == "inputs":
         return generate_and_import(args)
     if args.stage == "build":
@@ -189,21 +226,24 @@ def compare(workspace: Workspace) -> dict[str, Any]:
     peaks: dict[str, int] = {}
     segment, segment_seconds = timed(run_segment, workspace, SEGMENT_RULE)
     run_dir = workspace.lake.run_dir(run_id)
-    baseline, pandas_seconds = timed(pandas_features, run_dir / "events_clean", as_of)
-    peaks["pandas_baseline"] = peak_rss_mb()
-    ours = pq.read_table(run_dir / "features").to_pandas().set_index("person_id")
-    mismatches = {}
-    for name in BASELINE_FEATURES:
-        joined = ours[[name]].join(baseline[[name]].add_suffix("_pandas"), how="inner").fillna(0)
-        differs = ~np.isclose(joined[name].astype(float), joined[f"{name}_pandas"].astype(float), atol=0.01)
-        mismatches[name] = int(differs.sum())
-    del baseline, ours
     subset_seconds = engine_subset_seconds(workspace, run_dir, as_of)
     peaks["engine_same_features"] = peak_rss_mb()
+    workspace.close()
+    limit = int(PANDAS_MEMORY_SHARE * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    baseline, pandas_seconds, pandas_error, peaks["pandas_baseline"] = pandas_in_child(workspace, limit)
+    mismatches: dict[str, int] | None = None
+    if baseline is not None:
+        ours = pq.read_table(run_dir / "features").to_pandas().set_index("person_id")
+        mismatches = {}
+        for name in BASELINE_FEATURES:
+            joined = ours[[name]].join(baseline[[name]].add_suffix("_pandas"), how="inner").fillna(0)
+            differs = ~np.isclose(joined[name].astype(float), joined[f"{name}_pandas"].astype(float), atol=0.01)
+            mismatches[name] = int(differs.sum())
     compared = {"commit": code_commit(), "run_id": run_id, "segment_count": segment.count,
-                "seconds": {"segment_query": round(segment_seconds, 3), "pandas_features": round(pandas_seconds, 2),
+                "seconds": {"segment_query": round(segment_seconds, 3),
+                            "pandas_features": None if pandas_seconds is None else round(pandas_seconds, 2),
                             "engine_same_features": round(subset_seconds, 2)},
-                "baseline_mismatches": mismatches, "peak_rss_mb_after": peaks}
+                "pandas_error": pandas_error, "baseline_mismatches": mismatches, "peak_rss_mb_after": peaks}
     (workspace.root / "bench-compare.json").write_text(json.dumps(compared, indent=2))
     print(json.dumps(compared, indent=2), flush=True)
     return merged_results(workspace)
@@ -215,6 +255,10 @@ def merged_results(workspace: Workspace) -> dict[str, Any]:
                                for stage in ("inputs", "build", "compare"))
     imported, import_seconds = inputs["imported"], inputs["seconds"]["import"]
     pandas_seconds = compared["seconds"]["pandas_features"]
+
+    def per_pandas(seconds: float) -> float | None:
+        return None if pandas_seconds is None else round(seconds / pandas_seconds, 3)
+
     results = {
         "users": inputs["users"], "engine": workspace.settings.engine,
         "commit": {"inputs": inputs["commit"], "build": built["commit"], "compare": compared["commit"]},
@@ -222,8 +266,9 @@ def merged_results(workspace: Workspace) -> dict[str, Any]:
         "seconds": {**inputs["seconds"], "build": built["seconds"], "build_stages": built["stages"],
                     **compared["seconds"]},
         "import_events_per_second": round(imported / import_seconds) if import_seconds else None,
-        "feature_stage_all_columns_vs_pandas_subset": round(built["stages"]["features"] / pandas_seconds, 3),
-        "same_features_engine_vs_pandas": round(compared["seconds"]["engine_same_features"] / pandas_seconds, 3),
+        "feature_stage_all_columns_vs_pandas_subset": per_pandas(built["stages"]["features"]),
+        "same_features_engine_vs_pandas": per_pandas(compared["seconds"]["engine_same_features"]),
+        "pandas_error": compared["pandas_error"],
         "segment_count": compared["segment_count"],
         "baseline_mismatches": compared["baseline_mismatches"],
         "peak_rss_mb_per_stage": {**{f"inputs_{k}": v for k, v in inputs["peak_rss_mb_after"].items()},
