@@ -174,6 +174,18 @@ def intents_of(classifier: IntentClassifier, texts: Sequence[str]) -> list[str]:
     return [prediction.intent for prediction in classifier.classify(texts)]
 
 
+def answer_fold(train_texts: list[str], train_labels: list[str], test_texts: list[str], test_index: Sequence[int],
+                encoders: Encoders, into: dict[str, list[str]]) -> None:
+    """Fit every candidate and the baseline on one fold's training texts; write their answers on the fold's
+    test texts into ``into[name][row]``."""
+    answers = {name: intents_of(classifier, test_texts)
+               for name, classifier in fit_candidates(train_texts, train_labels, encoders).items()}
+    answers["baseline"] = fit_baseline(train_texts, train_labels)(test_texts)
+    for name, values in answers.items():
+        for index, answer in zip(test_index, values, strict=True):
+            into[name][index] = answer
+
+
 def evaluate_bitext(data: Path, sample: int | None, encoders: Encoders, folds: int = 5) -> dict[str, Any]:
     """5-fold CV on Bitext mapped to our vocabulary: our candidates, lexicon alone, baseline."""
     from sklearn.model_selection import StratifiedKFold
@@ -185,13 +197,7 @@ def evaluate_bitext(data: Path, sample: int | None, encoders: Encoders, folds: i
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=7)
     for train_index, test_index in splitter.split(texts, truth):
         train_texts, test_texts = [texts[i] for i in train_index], [texts[i] for i in test_index]
-        train_labels = [truth[i] for i in train_index]
-        answers = {name: intents_of(classifier, test_texts)
-                   for name, classifier in fit_candidates(train_texts, train_labels, encoders).items()}
-        answers["baseline"] = fit_baseline(train_texts, train_labels)(test_texts)
-        for name, values in answers.items():
-            for index, answer in zip(test_index, values, strict=True):
-                predicted[name][index] = answer
+        answer_fold(train_texts, [truth[i] for i in train_index], test_texts, test_index, encoders, predicted)
     predicted["lexicon"] = intents_of(LexiconClassifier(), texts)
     return {"rows": len(rows), "folds": folds, **{name: per_label_report(truth, answers)
                                                   for name, answers in predicted.items()}}
@@ -255,13 +261,7 @@ def evaluate_multilingual(data: Path, sample: int | None, encoders: Encoders) ->
     for train_index, test_index in StratifiedKFold(n_splits=2, shuffle=True, random_state=7).split(texts, languages):
         train_texts = english[0] + [texts[i] for i in train_index]
         train_labels = english[1] + [truth[i] for i in train_index]
-        fold_texts = [texts[i] for i in test_index]
-        fold_answers = {name: intents_of(classifier, fold_texts)
-                        for name, classifier in fit_candidates(train_texts, train_labels, encoders).items()}
-        fold_answers["baseline"] = fit_baseline(train_texts, train_labels)(fold_texts)
-        for name, values in fold_answers.items():
-            for index, answer in zip(test_index, values, strict=True):
-                answers[name][index] = answer
+        answer_fold(train_texts, train_labels, [texts[i] for i in test_index], test_index, encoders, answers)
     per_language: dict[str, dict[str, float]] = {}
     for language in sorted(set(languages)):
         indexes = [i for i, value in enumerate(languages) if value == language]

@@ -33,10 +33,7 @@ END = datetime(2026, 11, 30)
 def evaluate(users: int, work_dir: Path) -> dict[str, Any]:
     community = generate_community(work_dir / "inputs", users=users, seed=11, end=END)
     workspace = Workspace.init(work_dir / "ws", "beauty")
-    for path in community.telegram_exports:
-        import_file(workspace, "telegram-export", path)
-    for kind, path in (("crm-customers", community.customers_csv), ("crm-orders", community.orders_csv),
-                       ("questionnaire", community.questionnaire_csv)):
+    for kind, path in community.import_files:
         import_file(workspace, kind, path)
     report = build(workspace, as_of=END)
     truth = json.loads(Path(community.truth_json).read_text(encoding="utf-8"))

@@ -188,12 +188,9 @@ def generate_and_import(args: argparse.Namespace) -> dict[str, Any]:
     community, generate_seconds = timed(generate_community, args.workspace / "inputs", users=args.users,
                                         seed=args.seed, chats=chats)
     peaks = {"generate": peak_rss_mb()}
-    files = [("telegram-export", p) for p in community.telegram_exports]
-    files += [("crm-customers", community.customers_csv), ("crm-orders", community.orders_csv),
-              ("questionnaire", community.questionnaire_csv)]
     imported = 0
     import_seconds = 0.0
-    for kind, path in files:
+    for kind, path in community.import_files:
         report, seconds = timed(import_file, workspace, kind, path)
         imported += report.imported
         import_seconds += seconds

@@ -22,11 +22,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     root = tmp_path_factory.mktemp("batches")
     opened = Workspace.init(root / "ws", "beauty")
     community = generate_community(root / "inputs", users=250, seed=5, end=AS_OF)
-    for path in community.telegram_exports:
-        import_file(opened, "telegram-export", path)
-    import_file(opened, "crm-customers", community.customers_csv)
-    import_file(opened, "crm-orders", community.orders_csv)
-    import_file(opened, "questionnaire", community.questionnaire_csv)
+    for kind, path in community.import_files:
+        import_file(opened, kind, path)
     yield opened
     opened.close()
 

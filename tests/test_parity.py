@@ -27,11 +27,8 @@ def community_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
     root = tmp_path_factory.mktemp("parity")
     workspace = Workspace.init(root / "ws", "beauty")
     community = generate_community(root / "inputs", users=400, seed=3, end=AS_OF)
-    for path in community.telegram_exports:
-        import_file(workspace, "telegram-export", path)
-    import_file(workspace, "crm-customers", community.customers_csv)
-    import_file(workspace, "crm-orders", community.orders_csv)
-    import_file(workspace, "questionnaire", community.questionnaire_csv)
+    for kind, path in community.import_files:
+        import_file(workspace, kind, path)
     yield workspace
     workspace.close()
 

@@ -249,7 +249,7 @@ def _clean_events(run: _Run, flagged: ir.Table, identity: _Identity, lexicon: Le
 def _apply_compliance(run: _Run, cleaned: _Clean, identity: _Identity) -> _Compliance:
     """One decision per person from consent evidence, the identity map and the consent ledger."""
     run.say("applying consent and compliance rules")
-    evidence = run.engine.execute(evidence_table(cleaned.clean, cleaned.clean), "consent_evidence")  # per person
+    evidence = run.engine.execute(evidence_table(cleaned.clean), "consent_evidence")  # per person
     decisions = compliance_decisions(run.workspace.state, evidence, identity.result.identifiers, run.as_of)
     allowed = run.engine.from_arrow(allowed_table(decisions), "allowed")
     return _Compliance(decisions, allowed, allowed.filter(allowed.profiling).select("person_id"))

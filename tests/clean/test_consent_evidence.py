@@ -42,7 +42,7 @@ def _answer(person: str, key: str, value: str, day: int) -> dict[str, Any]:
 def _gather(engine: Engine, rows: list[dict[str, Any]], persons: list[str],
             ledger: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     events = engine.from_arrow(_events(rows), "evidence_events")
-    table = engine.execute(evidence_table(events, events), "evidence")
+    table = engine.execute(evidence_table(events), "evidence")
     assert table.num_rows == len({row["person_id"] for row in rows})   # one row per person
     identifiers = pa.table({"person_id": persons, "id_type": ["tg_user_id"] * len(persons),
                             "id_value": [str(index) for index in range(len(persons))]})
@@ -88,7 +88,7 @@ def test_language_code_is_a_hint_and_the_phone_counts_only_without_a_region(engi
             for day, code in ((1, "en"), (2, "id-ID"))]
     rows.append(_answer("p2", "region", "VN", 1))
     events = engine.from_arrow(_events(rows), "hint_events")
-    table = engine.execute(evidence_table(events, events), "hint_evidence")
+    table = engine.execute(evidence_table(events), "hint_evidence")
     identifiers = pa.table({"person_id": ["p1", "p2", "p3"], "id_type": ["phone", "phone", "tg_user_id"],
                             "id_value": ["+5511987654321", "+5511987654322", "7"]})
     found = gather_evidence(table, identifiers, [], AT)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tgportrait.portrait import build as portrait_build
-from tgportrait.portrait.build import build_portraits, portrait_document
+from tgportrait.portrait.build import portrait_document, write_portraits
 
 NOW = datetime(2026, 12, 1, 12, 0)
 
@@ -32,11 +34,21 @@ def _identifiers(person_ids: list[str]) -> pa.Table:
                      "probability": [1.0] * len(person_ids), "sources": ["telegram"] * len(person_ids)})
 
 
-def test_labels_sorted_by_weight_with_evidence_kept_as_written() -> None:
+def build_portraits(folder: Path, features: pa.Table, labels: pa.Table, identifiers: pa.Table,
+                    level1_ids: dict[str, str] | None = None) -> pa.Table:
+    """Portraits as the build writes them (``write_portraits``), read back."""
+    path = folder / f"portraits-{len(list(folder.glob('*.parquet')))}.parquet"
+    rows = write_portraits(path, features, labels, identifiers, NOW, 30, level1_ids)
+    table = pq.read_table(path)
+    assert table.num_rows == rows
+    return table
+
+
+def test_labels_sorted_by_weight_with_evidence_kept_as_written(tmp_path: Path) -> None:
     evidence = '{"rule": "orders_90d >= 1", "values": {"orders_90d": 2}, "examples": ["ça me va ?"]}'
-    table = build_portraits(_features(["p_b", "p_a"]),
+    table = build_portraits(tmp_path, _features(["p_b", "p_a"]),
                             _labels([("p_a", "dry", 0.4, None), ("p_a", "oily", 0.9, evidence)]),
-                            _identifiers(["p_a", "p_b"]), NOW, 30, {"Demand": "demand"})
+                            _identifiers(["p_a", "p_b"]), {"Demand": "demand"})
     rows = table.to_pylist()
     assert [row["person_id"] for row in rows] == ["p_a", "p_b"]
     document = portrait_document(rows[0])
@@ -51,18 +63,18 @@ def test_labels_sorted_by_weight_with_evidence_kept_as_written() -> None:
 
 
 @pytest.mark.parametrize("batch", [1, 2, 3, 50_000])
-def test_batches_give_the_same_portraits(monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
+def test_batches_give_the_same_portraits(monkeypatch: pytest.MonkeyPatch, batch: int, tmp_path: Path) -> None:
     persons = [f"p_{index:03d}" for index in range(7)]
     labels = _labels([(person, f"l{index % 3}", index / 10, '{"rule": "x"}')
                       for index, person in enumerate(persons * 2)])
-    expected = build_portraits(_features(persons), labels, _identifiers(persons), NOW, 30)
+    expected = build_portraits(tmp_path, _features(persons), labels, _identifiers(persons))
     monkeypatch.setattr(portrait_build, "PERSONS_PER_BATCH", batch)
     shuffled = _features(persons).take([3, 6, 0, 5, 1, 4, 2])
-    got = build_portraits(shuffled, labels, _identifiers(persons), NOW, 30)
+    got = build_portraits(tmp_path, shuffled, labels, _identifiers(persons))
     assert got.num_rows == 7
     assert got.to_pylist() == expected.to_pylist()
 
 
-def test_no_persons_gives_an_empty_table() -> None:
-    table = build_portraits(_features([]), _labels([]), _identifiers([]), NOW, 30)
+def test_no_persons_gives_an_empty_table(tmp_path: Path) -> None:
+    table = build_portraits(tmp_path, _features([]), _labels([]), _identifiers([]))
     assert table.num_rows == 0 and table.schema == portrait_build.PORTRAITS

@@ -57,11 +57,11 @@ def _kind_rows(rows: ir.Table, kind: str, condition: ir.BooleanValue, value: ir.
                            event_id=selected.event_id.cast("string"))
 
 
-def evidence_table(clean: ir.Table, coded: ir.Table | None = None) -> ir.Table:
+def evidence_table(clean: ir.Table) -> ir.Table:
     """One row per person: the latest value of each kind (``KINDS``) and, per consent purpose, ``<purpose>_at``.
 
-    ``clean`` are the run's clean events; ``coded`` any events with a ``language_code`` column (the
-    Telegram app language of the sender), which the clean events do not keep.
+    ``clean`` are the run's clean events; their ``language_code`` (the sender's Telegram app language) is the
+    language hint when the table has that column (runs built before it was kept do not).
     """
     rows = clean.filter(clean.type.isin(EVIDENCE_TYPES))
     answer = rows.answer_value.strip()
@@ -79,10 +79,10 @@ def evidence_table(clean: ir.Table, coded: ir.Table | None = None) -> ir.Table:
     for purpose in PURPOSES:
         said = is_answer & (rows.answer_key == f"consent_{purpose}") & answer.lower().isin(["yes", "no"])
         parts.append(_kind_rows(rows, purpose, said, answer.lower()))
-    if coded is not None:
-        prefix = coded.language_code.re_extract(r"^([^-]*)", 1)
-        parts.append(_kind_rows(coded.filter(coded.person_id.notnull()), "language",
-                                coded.language_code.notnull() & prefix.isin(list(LANGUAGE_REGION_HINT)), prefix))
+    if "language_code" in clean.columns:
+        prefix = clean.language_code.re_extract(r"^([^-]*)", 1)
+        parts.append(_kind_rows(clean, "language",
+                                clean.language_code.notnull() & prefix.isin(list(LANGUAGE_REGION_HINT)), prefix))
     union = ibis.union(*parts, distinct=False)
     ranked = union.mutate(_rank=ibis.row_number().over(group_by=[union.person_id, union.kind],
                                                        order_by=[union.at.desc(), union.event_id.desc()]))

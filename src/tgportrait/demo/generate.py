@@ -71,6 +71,12 @@ class GeneratedCommunity:
     blank_questionnaire_rows: int
 
     @property
+    def import_files(self) -> list[tuple[str, Path]]:
+        """(import kind, path) of every file, in the order a workspace imports them."""
+        return [*(("telegram-export", path) for path in self.telegram_exports), ("crm-customers", self.customers_csv),
+                ("crm-orders", self.orders_csv), ("questionnaire", self.questionnaire_csv)]
+
+    @property
     def events(self) -> int:
         """Messages, service messages, reactions, customer rows, order lines and questionnaire rows."""
         return (self.messages + self.service_messages + self.reactions + self.customers + self.orders

@@ -61,10 +61,7 @@ def run_demo(directory: Path, *, users: int = 20_000, seed: int = 7, industry: s
     say(f"generating a community of {users:,} users")
     community = generate_community(directory / "inputs", users=users, seed=seed, industry=industry)
     result = DemoResult(workspace, community)
-    files: list[tuple[str, Path]] = [("telegram-export", path) for path in community.telegram_exports]
-    files += [("crm-customers", community.customers_csv), ("crm-orders", community.orders_csv),
-              ("questionnaire", community.questionnaire_csv)]
-    for kind, path in files:
+    for kind, path in community.import_files:
         say(f"importing {path.name}")
         result.imports.append((kind, path, import_file(workspace, kind, path)))
     result.build = build(workspace, progress=say)

@@ -47,13 +47,6 @@ def _rounded(value: Any) -> Any:
 PERSONS_PER_BATCH = 50_000   # persons assembled at a time: the driver holds one batch's labels, not all
 
 
-def build_portraits(features: pa.Table, labels: pa.Table, identifiers: pa.Table, computed_at: datetime,
-                    fresh_days: int, level1_ids: dict[str, str] | None = None) -> pa.Table:
-    """Portrait rows for every person in ``features`` (sorted by person id); labels by weight, highest first."""
-    parts = list(portrait_batches(features, labels, identifiers, computed_at, fresh_days, level1_ids))
-    return pa.concat_tables(parts) if parts else PORTRAITS.empty_table()
-
-
 def write_portraits(path: Path, features: pa.Table, labels: pa.Table, identifiers: pa.Table, computed_at: datetime,
                     fresh_days: int, level1_ids: dict[str, str] | None = None) -> int:
     """Write the portraits into one Parquet file, a row group per batch, never all in memory; returns the rows."""
