@@ -170,6 +170,7 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
             identity = _resolve_identities(run, flagged)
         with _timed(timings, "clean"):
             cleaned = _clean_events(run, flagged, identity, lexicon)
+        timings["clean"] = round(timings["clean"] - timings.get("intents", 0.0), 3)  # the intents pass: its own stage
         with _timed(timings, "compliance"):
             compliance = _apply_compliance(run, cleaned, identity)
             clean = cleaned.clean.semi_join(compliance.profiled, "person_id")  # no consent: nothing derived below

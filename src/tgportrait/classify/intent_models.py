@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tgportrait.classify.intents import IntentPrediction, abstention, screen_text
+from tgportrait.classify.ngram_features import NgramFeatures
 from tgportrait.classify.static_embeddings import SOURCE
 from tgportrait.errors import ConfigError, InputError
 
@@ -121,6 +122,7 @@ class TrainedIntentModel:
     languages: dict[str, int] = field(default_factory=dict)  # training texts per detected language
     static: StaticHead | None = None
     tfidf_only: bool = False
+    _ngrams: NgramFeatures | None = field(default=None, init=False, repr=False)
 
     @property
     def trained_languages(self) -> tuple[str, ...]:
@@ -132,10 +134,10 @@ class TrainedIntentModel:
 
     def features(self, texts: Sequence[str], prepared: Sequence[str] | None = None) -> csr_matrix:
         """The TF-IDF columns of ``texts`` (``prepared``: the texts already through ``prepare_texts``)."""
-        from scipy.sparse import hstack
-
         prepared = prepare_texts(texts, self.fold_digits) if prepared is None else prepared
-        return hstack([self.word.transform(prepared), self.char.transform(prepared)]).tocsr()
+        if self._ngrams is None:
+            self._ngrams = NgramFeatures(self.word, self.char)
+        return self._ngrams.transform(prepared)
 
     @property
     def uses_embeddings(self) -> bool:

@@ -16,6 +16,7 @@ the model's best head, the accurate (MiniLM) one when it has it: more accurate, 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -84,20 +85,23 @@ def load_vocabulary() -> IntentVocabulary:
                             {key: str(value["description"]) for key, value in entries.items()})
 
 
+UNDECODABLE = re.compile("[\ufffd\ud800-\udfff]")  # replacement characters and lone surrogates
+
+
 def screen_text(text: str | None) -> tuple[str | None, str | None]:
     """(text to classify, None) or (None, reason to abstain); long texts are clipped, never refused."""
     if text is None or not text.strip():
         return None, "empty message"
     clipped = text[:MAX_CLASSIFIED_CHARS]
-    replaced = clipped.count("\ufffd") + sum(0xD800 <= ord(char) <= 0xDFFF for char in clipped)
+    replaced = len(UNDECODABLE.findall(clipped))
+    if not replaced:  # the common case: one letter is enough (``any`` stops at it)
+        if not any(char.isalpha() for char in clipped):
+            return None, "no letters (emoji, digits or punctuation only)"
+        return unicodedata.normalize("NFC", clipped), None
     letters = sum(char.isalpha() for char in clipped)
-    if replaced and replaced >= letters:
+    if replaced >= letters:
         return None, "undecodable text (invalid UTF-8 at import)"
-    if letters == 0:
-        return None, "no letters (emoji, digits or punctuation only)"
-    if replaced:
-        clipped = "".join(char for char in clipped if char != "\ufffd" and not 0xD800 <= ord(char) <= 0xDFFF)
-    return unicodedata.normalize("NFC", clipped), None
+    return unicodedata.normalize("NFC", UNDECODABLE.sub("", clipped)), None
 
 
 def abstention(reason: str) -> IntentPrediction:
