@@ -1,4 +1,4 @@
-"""The intent model's TF-IDF columns at speed: reads fitted word and character vectorizers, writes one sparse row per text.
+"""The intent model's TF-IDF columns at speed: reads fitted word and char vectorizers, writes a sparse row per text.
 
 ``TfidfVectorizer.transform`` runs its analyzer character by character in Python for every text; on short
 chat messages that was two thirds of the static head's time. The character n-grams of the model are
