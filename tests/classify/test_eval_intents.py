@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from benchmarks.eval_intents import BITEXT_TO_OURS, main
-from benchmarks.intent_default import CANDIDATES, choose_default
+from benchmarks.intent_default import CANDIDATES, choose_default, effective_speed
 
 from tgportrait.classify.embeddings import packaged_model_dir
 from tgportrait.classify.intents import load_vocabulary
@@ -24,7 +24,7 @@ def test_eval_runs_on_a_sample(shared_data: Path, tmp_path: Path, capsys: object
     result = json.loads(out.read_text())
     assert cache.is_file() == (packaged_model_dir() is not None)  # the vectors are kept for the next run
     assert result["bitext"]["rows"] == 150 and result["bitext"]["folds"] == 5
-    heads = ["fast", "static", "accurate"] if packaged_model_dir() is not None else ["fast"]
+    heads = ["fast", "static", "cascade", "accurate"] if packaged_model_dir() is not None else ["fast"]
     candidates = {*heads, *(f"{head}+lexicon" for head in heads), *(f"{head}+lexicon-by-language" for head in heads)}
     assert set(result["bitext"]) == {"rows", "folds", "baseline", "lexicon", *candidates}
     assert 0.0 <= result["bitext"]["fast"]["macro_f1"] <= 1.0
@@ -42,7 +42,15 @@ def test_eval_runs_on_a_sample(shared_data: Path, tmp_path: Path, capsys: object
     assert all(speed[name] > 0 for name in candidates)
     # the default must be fast enough: a slower candidate is listed as left out
     assert result["default"]["chosen"] not in result["default"]["slow"]
-    assert result["default"]["slow"] == sorted(name for name in candidates if speed[name] < 10_000)
+    counted = result["default"]["speed"]  # the slower of Bitext's and banking77's traffic
+    assert all(counted[name] <= speed[name] for name in candidates)
+    assert result["default"]["slow"] == sorted(name for name in candidates if counted[name] < 10_000)
+    if packaged_model_dir() is not None:
+        banking_speed = result["banking77"]["speed"]
+        assert set(banking_speed) == {"messages", "static", "cascade", "static_accurate_share",
+                                      "cascade_accurate_share"}
+        assert banking_speed["static_accurate_share"] == 0.0 < banking_speed["cascade_accurate_share"]
+        assert counted["cascade"] == min(speed["cascade"], banking_speed["cascade"])
     assert sorted(result["language"]["per_language"]) == ["ar", "en", "id", "zh"]
     assert result["language"]["per_language"]["ar"]["ours"] >= 0.95  # Arabic script settles it
     assert sorted(result["multilingual"]["per_language"]) == ["es", "id", "pt", "ru", "vi", "zh"]
@@ -102,4 +110,17 @@ def test_choose_default_leaves_out_candidates_below_the_speed_target() -> None:
     choice = choose_default(result)
     assert (choice["chosen"], choice["slow"], choice["fast_enough"]) == (
         "accurate", ["accurate", "fast", "static"], False)
-    assert CANDIDATES[:3] == ("fast", "fast+lexicon", "fast+lexicon-by-language") and len(CANDIDATES) == 9
+    assert CANDIDATES[:3] == ("fast", "fast+lexicon", "fast+lexicon-by-language") and len(CANDIDATES) == 12
+
+
+def test_the_slower_traffic_counts_for_the_speed_target() -> None:
+    """The cascade is fast on Bitext (its static head is sure) and slower on banking77: the slower counts, and a
+    combination keeps its own cost over its head's."""
+    result: dict[str, dict[str, object]] = {
+        "speed": {"messages": 100, "accurate_messages": 10, "static": 40_000, "cascade": 40_000,
+                  "cascade+lexicon-by-language": 20_000},
+        "banking77": {"speed": {"messages": 100, "static": 40_000, "cascade": 12_000, "cascade_accurate_share": 0.1}}}
+    speed = effective_speed(result)
+    assert speed["static"] == 40_000 and speed["cascade"] == 12_000
+    # 1/20,000 - 1/40,000 = 25 microseconds of gating, added to 1/12,000
+    assert speed["cascade+lexicon-by-language"] == round(1 / (1 / 12_000 + 1 / 40_000))

@@ -35,6 +35,7 @@ from tgportrait.classify.intents import (
     LanguageGatedClassifier,
     open_classifier,
 )
+from tgportrait.classify.onnx_encoder import NUMPY_NAME
 from tgportrait.errors import ConfigError, InputError
 
 TEXTS = ["where is my order", "track my parcel please", "when will my package arrive", "refund please",
@@ -85,7 +86,7 @@ def test_embedding_head_round_trip_and_fast_only_view(tmp_path: Path) -> None:
     save_model(model, tmp_path)
     document = json.loads((tmp_path / "intents" / "both" / "model.json").read_text())
     assert (document["embedding"], document["fold_digits"]) == (
-        {"model": "all-MiniLM-L6-v2", "weight": 2.0, "dimensions": 3}, True)
+        {"model": "all-MiniLM-L6-v2", "weight": 2.0, "dimensions": 3, "encoder": NUMPY_NAME}, True)
     loaded = load_model(tmp_path, "both", encoder=encoder)
     texts = ["my parcel did not arrive", "money back now", "morning!"]
     np.testing.assert_allclose(loaded.scores(texts), model.scores(texts), rtol=1e-5, atol=1e-5)

@@ -262,6 +262,12 @@ class MemoEncoder:
     def dimensions(self) -> int:
         return self.encoder.dimensions
 
+    @property
+    def name(self) -> str:
+        from tgportrait.classify.onnx_encoder import encoder_name
+
+        return encoder_name(self.encoder)
+
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         missing = list(dict.fromkeys(text for text in texts if text not in self.memory))
         if missing:

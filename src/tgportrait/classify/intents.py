@@ -241,11 +241,11 @@ def _open_combined(context: ClassifierContext) -> IntentClassifier:
     return CombinedClassifier(_open_trained(context), LexiconClassifier(context.industry))
 
 
-def _open_combined_by_language(context: ClassifierContext, fast_only: bool = False) -> IntentClassifier:
+def _open_combined_by_language(context: ClassifierContext, cascade: bool = False) -> IntentClassifier:
     from tgportrait.classify.intent_models import load_model
 
     model = load_model(_require_models_dir(context), context.model_name, abstain_below=context.abstain_below,
-                       fast_only=fast_only)
+                       cascade=cascade)
     return LanguageGatedClassifier(model, LexiconClassifier(context.industry), model.trained_languages)
 
 
@@ -262,7 +262,7 @@ def _open_auto(context: ClassifierContext) -> IntentClassifier:
     from tgportrait.classify.intent_models import model_exists
 
     if context.models_dir is not None and model_exists(context.models_dir, context.model_name):
-        return _open_combined_by_language(context, fast_only=True)  # the default must classify 10,000 messages/s
+        return _open_combined_by_language(context, cascade=True)  # the default must classify 10,000 messages/s
     return LexiconClassifier(context.industry)
 
 

@@ -125,7 +125,7 @@ def classify_message_events(event_parts: Sequence[Path], classifier: IntentClass
 def build_classifier(workspace: Workspace) -> IntentClassifier | None:
     """The classifier the build runs in Python, or None: the engine's lexicon tagging is enough.
 
-    A trained model (its fast head: the static head, or TF-IDF when it has none) is used when the workspace
+    A trained model (the cascade, or its fast head: the static head, or TF-IDF) is used when the workspace
     has a model ``default`` and the configured classifier is one that uses it; ``lexicon`` (or ``llm``, too slow
     and costly for every message of every build) leaves the build on the lexicon in the engine.
     """
@@ -134,9 +134,9 @@ def build_classifier(workspace: Workspace) -> IntentClassifier | None:
     settings, models_dir = workspace.settings.intents, workspace.root / "models"
     if settings.classifier not in MODEL_CLASSIFIERS or not model_exists(models_dir, BUILD_MODEL_NAME):
         return None
-    # the static head (TF-IDF when the model has none): an embedding head classifies ~100 messages per second,
-    # the build's budget needs 10,000
-    model = load_model(models_dir, BUILD_MODEL_NAME, abstain_below=settings.abstain_below, fast_only=True)
+    # what auto runs: the cascade when the model has it, else the static head (TF-IDF when it has none); the
+    # accurate head alone classifies ~1,000 messages per second, the build's budget needs 10,000
+    model = load_model(models_dir, BUILD_MODEL_NAME, abstain_below=settings.abstain_below, cascade=True)
     if settings.classifier == "trained":
         return model
     lexicon = LexiconClassifier(workspace.settings.industry)

@@ -3,8 +3,9 @@
 ``TfidfVectorizer.transform`` runs its analyzer character by character in Python for every text; on short
 chat messages that was two thirds of the static head's time. The character n-grams of the model are
 ``char_wb``: taken inside each whitespace-separated word, so a text's character n-grams are the
-concatenation of its words' n-grams, and those are looked up once per distinct word (a cache of up to
-``WORD_CACHE_SIZE`` words). Word n-grams (1-3 words) are looked up per text. The result equals what
+concatenation of its words' n-grams; its word tokens (``\\b\\w+\\b``) never span whitespace either. So the
+tokens, unigram columns and character n-gram columns of each distinct word are looked up once (a cache of
+up to ``WORD_CACHE_SIZE`` words); only the word bigrams and trigrams are looked up per text. The result equals what
 the two fitted vectorizers give, hstacked (same columns, same sublinear TF, IDF and per-vectorizer L2
 norm, float32; tests/classify/test_ngram_features.py compares them).
 """
@@ -31,7 +32,7 @@ class NgramFeatures:
 
     word: TfidfVectorizer
     char: TfidfVectorizer
-    _char_ids: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _words: dict[str, tuple[list[str], list[int]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.char.analyzer != "char_wb" or self.word.analyzer != "word":
@@ -42,14 +43,16 @@ class NgramFeatures:
         self._word_width = len(self._word_vocabulary)
         self._idf = np.concatenate([self.word.idf_, self.char.idf_]).astype(np.float32)
 
-    def char_ids(self, word: str) -> list[int]:
-        """The columns of one word's character n-grams (``char_wb``: the word padded with a space each side)."""
-        cached = self._char_ids.get(word)
+    def word_entry(self, word: str) -> tuple[list[str], list[int]]:
+        """One whitespace-separated word: its word tokens (the vectorizer's token pattern) and the columns of its
+        word unigrams and character n-grams (``char_wb``: the word padded with a space each side)."""
+        cached = self._words.get(word)
         if cached is not None:
             return cached
+        tokens = self._token.findall(word)
+        ids = [column for column in map(self._word_vocabulary.get, tokens) if column is not None]
         low, high = self.char.ngram_range
         padded, vocabulary, offset = f" {word} ", self._char_vocabulary, self._word_width
-        ids: list[int] = []
         for size in range(low, high + 1):
             if len(padded) <= size:  # a short word counts once, whole (as sklearn does)
                 column = vocabulary.get(padded)
@@ -60,26 +63,31 @@ class NgramFeatures:
                 column = vocabulary.get(padded[start:start + size])
                 if column is not None:
                     ids.append(column + offset)
-        if len(self._char_ids) < WORD_CACHE_SIZE:
-            self._char_ids[word] = ids
-        return ids
+        entry = (tokens, ids)
+        if len(self._words) < WORD_CACHE_SIZE:
+            self._words[word] = entry
+        return entry
 
     def transform(self, texts: Sequence[str]) -> csr_matrix:
         from scipy.sparse import csr_matrix
 
         low, high = self.word.ngram_range
-        words, char_ids, find_tokens = self._word_vocabulary, self.char_ids, self._token.findall
+        if low != 1:
+            raise ValueError("NgramFeatures needs word n-grams from 1")
+        words, entry_of, cache = self._word_vocabulary, self.word_entry, self._words
         columns: list[int] = []
         pointers = [0]
         for text in texts:
-            tokens = find_tokens(text)
-            for size in range(low, high + 1):
+            tokens: list[str] = []
+            for word in text.split():  # word tokens never span whitespace: a text's are its words' in order
+                entry = cache.get(word) or entry_of(word)
+                tokens.extend(entry[0])
+                columns.extend(entry[1])
+            for size in range(2, high + 1):
                 for start in range(len(tokens) - size + 1):
-                    column = words.get(" ".join(tokens[start:start + size]) if size > 1 else tokens[start])
+                    column = words.get(" ".join(tokens[start:start + size]))
                     if column is not None:
                         columns.append(column)
-            for word in text.split():
-                columns.extend(char_ids(word))
             pointers.append(len(columns))
         width = self._word_width + len(self._char_vocabulary)
         matrix = csr_matrix((np.ones(len(columns), dtype=np.float32), np.asarray(columns, dtype=np.int32),
