@@ -3,12 +3,15 @@
 Up to three heads over one label set. The TF-IDF head: word (1-3) plus character (2-5, within word
 boundaries) TF-IDF features of the folded text (``label.lexicon.fold_text``: case, accents and letter
 variants unified, so it works across scripts; digit runs as ``0``) and a linear SVM per label
-(one-vs-rest, ``C=1``); ~15,000 messages per CPU second. The static head (when the packaged MiniLM is
-installed at training time): the same TF-IDF columns plus the message's static embedding (the mean of
-MiniLM's token vectors, ``classify.static_embeddings``) times ``STATIC_WEIGHT``, another linear SVM;
-about as fast, and what the build runs when the model has it. The accurate head (optional, MiniLM
-installed): the TF-IDF columns plus the message's sentence embedding (``classify.embeddings``) times
-``EMBEDDING_WEIGHT``; ~100 messages per CPU second. C, the weights and the digit folding were chosen
+(one-vs-rest, ``C=1``); its columns come from per-word caches (``classify.ngram_features``); ~50,000
+messages per CPU second. The static head (when the packaged MiniLM is installed at training time): the
+same TF-IDF columns plus the message's static embedding (the mean of MiniLM's token vectors,
+``classify.static_embeddings``) times ``STATIC_WEIGHT``, another linear SVM; about as fast. The accurate
+head (optional, MiniLM installed): the TF-IDF columns plus the message's sentence embedding (int8 MiniLM
+on ONNX Runtime, ``classify.onnx_encoder``; older models: the NumPy encoder, ``classify.embeddings``)
+times ``EMBEDDING_WEIGHT``; ~900 messages per CPU second. The cascade (``CASCADE_BELOW``): the static head,
+and the accurate head where the static head is unsure; what ``auto`` and the build run when the model has
+both. C, the weights and the digit folding were chosen
 on a hold-out of banking77's train split and on Bitext's cross-validation, never on a test split
 (docs/intents.md). Confidence is the softmax of the SVM margins times ``MARGIN_SCALE``; below
 ``abstain_below`` (0.9: on our non-English set a less sure model is worse than the keywords) the model

@@ -8,10 +8,11 @@ into an abstention with a reason, and clips very long ones to ``MAX_CLASSIFIED_C
 table. ``open_classifier(name, context)`` builds one; ``auto`` is the default chosen by measurement
 (docs/intents.md, BENCHMARKS.md "Intents and language"; ``benchmarks.intent_default.choose_default``, which
 admits only candidates of at least 10,000 messages per CPU second): the workspace's trained model
-``default`` through its static head (its TF-IDF head when it has none) with the lexicon behind it on
-messages outside the model's trained languages when that model exists, else the lexicon alone; the build
-runs the same (``classify.message_intents``). ``trained``, ``combined`` and ``combined-by-language`` use
-the model's best head, the accurate (MiniLM) one when it has it: more accurate, ~100 messages per second.
+``default`` through its cascade (static head, accurate head where the static one is unsure; its static
+or TF-IDF head when it has no int8 accurate head) with the lexicon behind it on messages outside the
+model's trained languages when that model exists, else the lexicon alone; the build runs the same
+(``classify.message_intents``). ``trained``, ``combined`` and ``combined-by-language`` use the model's
+best head, the accurate (MiniLM) one when it has it: more accurate, ~900 messages per second.
 """
 
 from __future__ import annotations

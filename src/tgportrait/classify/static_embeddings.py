@@ -1,9 +1,9 @@
 """Static token embeddings: reads MiniLM's token table (or a saved model's copy), writes one vector per message.
 
 The intent model's *static* head (``classify.intent_models``) needs a message vector at TF-IDF speed,
-far beyond a transformer's ~100 messages per CPU second. A message's static vector is the mean of the
-rows of its WordPiece tokens in a token table, made unit length: no attention, no layers, one sparse
-matrix product per batch. The table is all-MiniLM-L6-v2's input token embeddings
+far beyond a transformer's ~100 (NumPy) or ~900 (int8 ONNX) messages per CPU second. A message's static
+vector is the mean of the rows of its WordPiece tokens in a token table, made unit length: no attention,
+no layers, one sparse matrix product per batch. The table is all-MiniLM-L6-v2's input token embeddings
 (``embeddings.word_embeddings.weight``, 30,522 x 384), centred (the mean row subtracted: what every
 token shares says nothing about the intent). Measured alternatives (docs/intents.md): the model2vec-style
 distilled table (each token run through the whole encoder as ``[CLS] token [SEP]``, mean pooling),

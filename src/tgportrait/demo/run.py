@@ -34,9 +34,10 @@ DEMO_SEGMENTS: tuple[tuple[str, str], ...] = (
 NOTES = (
     "The community is generated (synthetic people, messages and orders); order counts and spend are calibrated "
     "on the real CDNOW transactions.",
-    "Identity resolution here is deterministic (shared Telegram id, phone, e-mail, CRM id, username). "
-    "CRM duplicates that share only a misspelt name are not merged yet: fuzzy linkage is a later stage.",
-    "Demand comes from a multilingual keyword lexicon; AI intent classification is a later stage.",
+    "Identity resolution links shared identifiers (Telegram id, phone, e-mail, CRM id, username) and, with "
+    "Splink, records that agree only fuzzily (misspelt names); the quality report says how.",
+    "Demand comes from the multilingual keyword lexicon: the demo trains no intent model "
+    "(`tgportrait intents train` adds one, which the build then runs).",
     "Local hours use standard-time offsets per region (no daylight saving).",
 )
 
