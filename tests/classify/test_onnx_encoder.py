@@ -109,3 +109,24 @@ def test_a_text_s_vector_does_not_depend_on_the_texts_beside_it(tmp_path: Path) 
     alone = encoder.encode(["where is my order?"])[0]
     among = encoder.encode(["un cafe a la carte!" * 5, "where is my order?", "这个"])[1]
     np.testing.assert_array_equal(alone, among)
+
+
+def test_a_loaded_cascade_builds_the_int8_encoder_only_when_it_asks_the_accurate_head(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tgportrait.classify.intent_models import load_model
+
+    int8 = load_onnx_encoder(tiny_model(tmp_path / "tiny"))
+    built: list[int] = []
+    monkeypatch.setattr(onnx_encoder, "load_onnx_encoder", lambda folder=None: built.append(1) or int8)
+    save_model(fit_model(TEXTS * 2, LABELS * 2, embeddings=True, encoder=int8, static_embedder=identity_embedder()),
+               tmp_path / "models")
+    model = load_model(tmp_path / "models", "default", cascade=True)
+    assert model.head == "cascade" and model.embedding is not None
+    assert isinstance(model.embedding.encoder, onnx_encoder.LazyEncoder) and not model.embedding.encoder.loaded
+    model.cascade_below = 0.0  # nothing is unsure enough: the accurate head is not asked, nothing is built
+    model.classify(["where is my order?", "refund please"])
+    assert built == []
+    model.cascade_below = 1.01  # everything is: built once, on first use
+    model.classify(["where is my order?"])
+    model.classify(["refund please"])
+    assert built == [1] and model.embedding.encoder.loaded

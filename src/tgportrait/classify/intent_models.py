@@ -375,7 +375,8 @@ def load_model(models_dir: Path, name: str, *, abstain_below: float = 0.9, fast_
         if embedding is not None and not fast_only:
             from tgportrait.classify.onnx_encoder import encoder_named
 
-            model.embedding = EmbeddingHead(encoder or encoder_named(embedding.get("encoder")),
+            model.embedding = EmbeddingHead(encoder or encoder_named(embedding.get("encoder"),
+                                                                     int(embedding["dimensions"])),
                                             float(embedding["weight"]), arrays["embedding_coef"],
                                             arrays["embedding_intercept"])
         return model

@@ -225,10 +225,30 @@ def encoder_name(encoder: Any) -> str:
     return str(getattr(encoder, "name", NUMPY_NAME))
 
 
-def encoder_named(name: str | None) -> TextEncoder:
-    """The encoder a saved model was trained with (``None``: a model from before the int8 encoder, NumPy)."""
+@dataclass
+class LazyEncoder:
+    """The int8 encoder, built on its first use: building and quantizing the graph takes a few seconds, and a
+    cascade may never ask (``tgportrait intents classify "..."`` answered by the static head stays quick)."""
+
+    dimensions: int
+    name: str = NAME
+    _encoder: OnnxEncoder | None = field(default=None, repr=False)
+
+    @property
+    def loaded(self) -> bool:
+        return self._encoder is not None
+
+    def encode(self, texts: Sequence[str], batch_size: int = 1) -> np.ndarray:
+        if self._encoder is None:
+            self._encoder = load_onnx_encoder()
+        return self._encoder.encode(texts, batch_size)
+
+
+def encoder_named(name: str | None, dimensions: int = 384) -> TextEncoder:
+    """The encoder a saved model was trained with (``None``: a model from before the int8 encoder, NumPy); the int8
+    one is built when first used (``LazyEncoder``)."""
     if name == NAME:
-        return load_onnx_encoder()
+        return LazyEncoder(dimensions)
     if name in (None, NUMPY_NAME):
         from tgportrait.classify.embeddings import load_encoder
 
