@@ -37,7 +37,7 @@ NOTES = (
     "Identity resolution links shared identifiers (Telegram id, phone, e-mail, CRM id, username) and, with "
     "Splink, records that agree only fuzzily (misspelt names); the quality report says how.",
     "Demand comes from the multilingual keyword lexicon: the demo trains no intent model "
-    "(`tgportrait intents train` adds one, which the build then runs).",
+    "(the command tgportrait intents train adds one, which the build then runs).",
     "Local hours use standard-time offsets per region (no daylight saving).",
 )
 
