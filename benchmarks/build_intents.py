@@ -7,8 +7,8 @@ The build's budget (issue 5): a 1-million-message build adds at most 3 minutes. 
 lake parts in the ``EVENTS`` schema, with ``lang`` and ``text_folded`` filled as ingest fills them, then
 times, on one core:
 
-1. the build's Python pass (``classify.message_intents.classify_message_events``): the trained model's fast
-   head (the static head when MiniLM is installed, else TF-IDF; ``head`` in the result) with the lexicon
+1. the build's Python pass (``classify.message_intents.classify_message_events``): the trained model as the
+   build loads it (the cascade when MiniLM is installed, else the TF-IDF head; ``head`` in the result) with the lexicon
    behind it outside the model's trained languages (the events' stored ``lang``), as ``auto`` runs it,
    streamed in batches, writing ``message_intents``;
 2. the engine step on DuckDB: ``tag_intents`` with the lexicon only (today's path without a model) and
@@ -34,7 +34,6 @@ import random  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -43,11 +42,10 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from benchmarks.eval_intents import BITEXT_TO_OURS, DEFAULT_DATA, FIXTURES  # noqa: E402
 from tgportrait.classify.embeddings import packaged_model_dir  # noqa: E402
-from tgportrait.classify.intent_models import CASCADE_BELOW, fit_model  # noqa: E402
+from tgportrait.classify.intent_models import fit_model, load_model, save_model  # noqa: E402
 from tgportrait.classify.intents import LanguageGatedClassifier, LexiconClassifier  # noqa: E402
 from tgportrait.classify.language import detect_message_languages  # noqa: E402
 from tgportrait.classify.message_intents import classify_message_events  # noqa: E402
-from tgportrait.classify.onnx_encoder import onnx_available  # noqa: E402
 from tgportrait.classify.text import fold_texts  # noqa: E402
 from tgportrait.label.lexicon import load_lexicon  # noqa: E402
 from tgportrait.store.tables import EVENTS  # noqa: E402
@@ -109,10 +107,10 @@ def engine_seconds(parts: list[Path], classified: Path | None) -> tuple[float, f
 def measure(data: Path, count: int, work: Path) -> dict[str, Any]:
     texts, labels, languages = corpus(data)
     parts = write_parts(work / "events", texts, languages, count)
-    # what the build runs for auto: the cascade when MiniLM and ONNX Runtime are installed, else the fast head
-    model = fit_model(texts, labels, embeddings=packaged_model_dir() is not None and onnx_available())
-    fast = replace(model, cascade_below=CASCADE_BELOW) if model.head == "accurate" and model.static else replace(
-        model, fast_only=True)
+    # the model as the build loads it (``load_model(..., cascade=True)``): the cascade when MiniLM and ONNX Runtime
+    # are installed, else its fast head
+    save_model(fit_model(texts, labels, embeddings=packaged_model_dir() is not None), work / "models")
+    fast = load_model(work / "models", "default", cascade=True)
     # what the build runs for ``auto``: the lexicon behind the model outside its trained languages (stored ``lang``)
     classifier = LanguageGatedClassifier(fast, LexiconClassifier(), fast.trained_languages)
     cpu_started = time.process_time()

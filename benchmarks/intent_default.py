@@ -23,8 +23,7 @@ def effective_speed(result: dict[str, Any]) -> dict[str, float]:
     """Messages per CPU second of each candidate: on Bitext's traffic, or on banking77's where that was timed and is
     slower (the cascade sends more of it to the accurate head). A combination's cost over its head's alone is
     taken from Bitext and added to the head's time per message on banking77."""
-    speed: dict[str, float] = {name: rate for name, rate in result.get("speed", {}).items()
-                               if isinstance(rate, int | float) and name not in ("messages", "accurate_messages")}
+    speed: dict[str, float] = {name: rate for name, rate in result.get("speed", {}).items() if name in CANDIDATES}
     for head, rate in result["banking77"].get("speed", {}).items():
         if head not in HEADS or head not in speed or not rate:
             continue

@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tgportrait.classify.message_intents import message_intents_for_build
+from tgportrait.classify.message_intents import MessageIntentsReport, message_intents_for_build
 from tgportrait.classify.value import value_tiers, without_redundant
 from tgportrait.clean.compliance import (
     PersonDecision,
@@ -168,9 +168,10 @@ def build(workspace: Workspace, *, as_of: datetime | None = None,
         flagged = flag_invalid(events, as_of)
         with _timed(timings, "identity"):
             identity = _resolve_identities(run, flagged)
+        with _timed(timings, "intents"):  # a trained model: classify messages in Python (else the lexicon, in clean)
+            intents_pass = message_intents_for_build(run.workspace, run.folder)
         with _timed(timings, "clean"):
-            cleaned = _clean_events(run, flagged, identity, lexicon)
-        timings["clean"] = round(timings["clean"] - timings.get("intents", 0.0), 3)  # the intents pass: its own stage
+            cleaned = _clean_events(run, flagged, identity, lexicon, intents_pass)
         with _timed(timings, "compliance"):
             compliance = _apply_compliance(run, cleaned, identity)
             clean = cleaned.clean.semi_join(compliance.profiled, "person_id")  # no consent: nothing derived below
@@ -224,16 +225,16 @@ def _resolve_identities(run: _Run, flagged: ir.Table) -> _Identity:
     return _Identity(result, table, records, linkage_note)
 
 
-def _clean_events(run: _Run, flagged: ir.Table, identity: _Identity, lexicon: Lexicon) -> _Clean:
-    """Attach persons, tag intents and value tiers, and stream the clean events into the run."""
+def _clean_events(run: _Run, flagged: ir.Table, identity: _Identity, lexicon: Lexicon,
+                  intents_pass: MessageIntentsReport | None) -> _Clean:
+    """Attach persons, tag intents (the model's pass when there was one) and value tiers, and stream the clean events
+    into the run."""
     run.say("cleaning events")
     engine = run.engine
     attached = attach_person(flagged, identity.table)
     invalid_counts = engine.execute(
         attached.filter(attached.invalid_reason.notnull()).group_by(["source", "invalid_reason"]).aggregate(
             n=ibis._.count()), "invalid_counts")
-    with _timed(run.report.timings, "intents"):  # a trained model: classify messages in Python (else the lexicon)
-        intents_pass = message_intents_for_build(run.workspace, run.folder)
     classified = None if intents_pass is None or intents_pass.path is None else engine.read_parquet(
         [intents_pass.path], "message_intents")
     valid = tag_intents(attached.filter(attached.invalid_reason.isnull() & attached.person_id.notnull()),

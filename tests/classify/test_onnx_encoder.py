@@ -53,6 +53,13 @@ def test_the_int8_minilm_is_close_to_the_float_one() -> None:
 def test_saved_encoder_names_load_the_right_encoder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown sentence encoder"):
         encoder_named("something else")
+    int8 = encoder_named(NAME, dimensions=8)
+    assert isinstance(int8, onnx_encoder.LazyEncoder) and (int8.dimensions, int8.loaded) == (8, False)
+    if packaged_model_dir() is not None:  # a model saved before the int8 encoder (no name) runs the NumPy one
+        from tgportrait.classify.embeddings import SentenceEncoder
+
+        assert isinstance(encoder_named(None), SentenceEncoder)
+        assert encoder_named(None) is encoder_named(onnx_encoder.NUMPY_NAME)
 
 
 def _model_with_every_head() -> TrainedIntentModel:
@@ -96,12 +103,20 @@ def test_auto_runs_the_cascade_only_for_a_model_trained_with_the_int8_encoder(
 
 
 def test_token_ids_from_the_word_cache_equal_the_tokenizer(tmp_path: Path) -> None:
-    encoder = load_onnx_encoder(tiny_model(tmp_path / "tiny"))
+    from tgportrait.classify.embeddings import MAX_TOKENS, basic_tokens
+
+    tokenizer = load_onnx_encoder(tiny_model(tmp_path / "tiny")).tokenizer
+
+    def whole_text(text: str) -> list[int]:  # the basic tokenizer over the whole text, no word cache
+        ids = [tokenizer.first, *(token for word in basic_tokens(text) for token in tokenizer.word_ids(word))]
+        return [*ids[:MAX_TOKENS - 1], tokenizer.last]
+
     texts = [*TEXTS_TINY, "Where IS my order?!", "a\x1cb order", "un\u200baffable", "cafe\u00a0a la carte", "这个ok",
              "order " * 300, "  my   order\tis\nwhere  ", "Café à la carte"]
     for text in texts:
-        assert encoder.token_ids(text) == encoder.tokenizer.encode(text), text
-        assert encoder.token_ids(text) == encoder.tokenizer.encode(text), text  # again, from the cache
+        assert tokenizer.encode(text) == whole_text(text), text
+        assert tokenizer.encode(text) == whole_text(text), text  # again, from the cache
+    assert "order?" in tokenizer._text_word_cache  # printable texts went word by word
 
 
 def test_a_text_s_vector_does_not_depend_on_the_texts_beside_it(tmp_path: Path) -> None:

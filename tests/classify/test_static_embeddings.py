@@ -39,7 +39,7 @@ def test_words_are_tokenised_once_and_cjk_and_punctuation_split() -> None:
     embedder = identity_embedder()
     assert embedder.word_ids("orders?") == [17, 19, 18]
     assert embedder.word_ids("这个") == [12, 13]
-    assert embedder._word_ids == {"orders?": [17, 19, 18], "这个": [12, 13]}
+    assert embedder.tokenizer._text_word_cache == {"orders?": [17, 19, 18], "这个": [12, 13]}  # the word cache
     counts = embedder.token_counts(["my my order", "这个"])
     assert counts.toarray()[0, [16, 17]].tolist() == [2.0, 1.0] and counts.nnz == 4
 

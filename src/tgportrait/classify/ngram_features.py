@@ -35,8 +35,8 @@ class NgramFeatures:
     _words: dict[str, tuple[list[str], list[int]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if self.char.analyzer != "char_wb" or self.word.analyzer != "word":
-            raise ValueError("NgramFeatures needs a word and a char_wb vectorizer")
+        if self.char.analyzer != "char_wb" or self.word.analyzer != "word" or self.word.ngram_range[0] != 1:
+            raise ValueError("NgramFeatures needs a word vectorizer with n-grams from 1 and a char_wb vectorizer")
         self._token = re.compile(self.word.token_pattern)
         self._word_vocabulary: dict[str, int] = self.word.vocabulary_
         self._char_vocabulary: dict[str, int] = self.char.vocabulary_
@@ -71,9 +71,7 @@ class NgramFeatures:
     def transform(self, texts: Sequence[str]) -> csr_matrix:
         from scipy.sparse import csr_matrix
 
-        low, high = self.word.ngram_range
-        if low != 1:
-            raise ValueError("NgramFeatures needs word n-grams from 1")
+        high = self.word.ngram_range[1]
         words, entry_of, cache = self._word_vocabulary, self.word_entry, self._words
         columns: list[int] = []
         pointers = [0]

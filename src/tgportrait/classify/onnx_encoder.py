@@ -3,11 +3,11 @@
 The NumPy encoder (``classify.embeddings.SentenceEncoder``) runs at ~90 messages per CPU second: its
 matrix products are already near what float32 BLAS gives on one core. This module builds the same
 network (BERT encoder, mean pooling, unit length) as an ONNX graph from the weights in memory — no
-export tool, no torch — quantizes its weight matrices to int8 (ONNX Runtime's dynamic quantization:
-activations are quantized per batch at run time) and runs it with ONNX Runtime, whose int8 kernels use
-the CPU's VNNI/AMX instructions where it has them. The vectors differ slightly from the float ones (cosine
-≥ 0.99 on our messages, tests/classify/test_onnx_encoder.py), so a model is trained and run with the
-same encoder (``encoder`` in ``model.json``).
+export tool, no torch — quantizes its weight matrices to int8 per channel (ONNX Runtime's dynamic
+quantization: activations are quantized per run, so each text runs alone) and runs it with ONNX
+Runtime's int8 kernels (VNNI where the CPU has it). The vectors differ slightly from the float ones
+(cosine ≥ 0.97 on our test sentences, 0.994 on average on banking77; tests/classify/test_onnx_encoder.py),
+so a model is trained and run with the same encoder (``encoder`` in ``model.json``).
 
 The graph is built and quantized once per process (a few seconds), in a temporary folder; nothing is
 downloaded. Threads: ``OMP_NUM_THREADS`` when set (the benchmarks pin it to 1), else ONNX Runtime's default.
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 NAME = "all-MiniLM-L6-v2, ONNX Runtime int8"
 NUMPY_NAME = "all-MiniLM-L6-v2, NumPy float32"  # classify.embeddings.SentenceEncoder (models saved before: no name)
-WORD_CACHE_SIZE = 500_000
 INSTALL_HINT = "pip install onnxruntime onnx (make install does)"
 
 
@@ -138,32 +137,12 @@ def build_graph(encoder: SentenceEncoder) -> Any:
 
 @dataclass
 class OnnxEncoder:
-    """Sentence vectors from the int8 ONNX graph of a ``SentenceEncoder`` (same tokenizer, same batching)."""
+    """Sentence vectors from the int8 ONNX graph of a ``SentenceEncoder`` (same tokenizer, one text per run)."""
 
     tokenizer: WordPieceTokenizer
     session: Any
     dimensions: int
     name: str = NAME
-    _word_ids: dict[str, list[int]] = field(default_factory=dict, repr=False)
-
-    def token_ids(self, text: str) -> list[int]:
-        """``tokenizer.encode(text)``, word by word from a cache when the text is printable (no control or format
-        characters, whose removal could join two words, and no whitespace but spaces)."""
-        if not text.isprintable():
-            return self.tokenizer.encode(text)
-        from tgportrait.classify.embeddings import MAX_TOKENS, basic_tokens
-
-        ids, cache, tokenizer = [self.tokenizer.first], self._word_ids, self.tokenizer
-        for word in text.split():
-            pieces = cache.get(word)
-            if pieces is None:
-                pieces = [token for piece in basic_tokens(word) for token in tokenizer.word_ids(piece)]
-                if len(cache) < WORD_CACHE_SIZE:
-                    cache[word] = pieces
-            ids.extend(pieces)
-            if len(ids) >= MAX_TOKENS - 1:
-                break
-        return [*ids[:MAX_TOKENS - 1], tokenizer.last]
 
     def encode(self, texts: Sequence[str], batch_size: int = 1) -> np.ndarray:
         """One unit-length float32 row per text, in order. One text per run, whatever ``batch_size`` says:
@@ -172,7 +151,7 @@ class OnnxEncoder:
         result = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         run = self.session.run
         for row, text in enumerate(texts):
-            ids = np.asarray([self.token_ids(text or "")], dtype=np.int64)
+            ids = np.asarray([self.tokenizer.encode(text or "")], dtype=np.int64)
             result[row] = run(["embedding"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
         return result
 

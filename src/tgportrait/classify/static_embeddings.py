@@ -11,9 +11,9 @@ with or without IDF weights or PCA to 256 dimensions, and a table refined by reg
 texts' sentence vectors; none was better on both banking77 and Bitext, and the distilled table costs
 ~150 CPU seconds to compute.
 
-Tokenising is the slow part in Python, so it is done once per distinct whitespace-separated word (a
-cache of up to ``WORD_CACHE_SIZE`` words): the word goes through BERT's basic tokenizer and WordPiece
-(``classify.embeddings``), and a message is the concatenation of its words' token ids.
+Tokenising is the slow part in Python, so it is done once per distinct whitespace-separated word (the
+tokenizer's word cache, ``WordPieceTokenizer.text_word_ids``): the word goes through BERT's basic tokenizer
+and WordPiece (``classify.embeddings``), and a message is the concatenation of its words' token ids.
 
 A trained model keeps its own copy of the table and vocabulary (float16, in ``arrays.npz``), so
 classifying needs neither the MiniLM package nor its weights file.
@@ -34,7 +34,6 @@ from tgportrait.errors import ConfigError
 if TYPE_CHECKING:
     from tgportrait.classify.embeddings import WordPieceTokenizer
 
-WORD_CACHE_SIZE = 500_000
 TOKEN_TABLE_NAME = "embeddings.word_embeddings.weight"
 SOURCE = "all-MiniLM-L6-v2 input token embeddings, centred"
 
@@ -46,7 +45,6 @@ class StaticEmbedder:
     tokens: tuple[str, ...]
     table: np.ndarray  # float32, one row per token of ``tokens``
     _tokenizer: WordPieceTokenizer | None = field(default=None, repr=False)
-    _word_ids: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @property
     def dimensions(self) -> int:
@@ -61,17 +59,9 @@ class StaticEmbedder:
         return self._tokenizer
 
     def word_ids(self, word: str) -> list[int]:
-        """The WordPiece ids of one whitespace-separated word (punctuation and Han characters split off)."""
-        cached = self._word_ids.get(word)
-        if cached is not None:
-            return cached
-        from tgportrait.classify.embeddings import basic_tokens
-
-        tokenizer = self.tokenizer
-        ids = [token for piece in basic_tokens(word) for token in tokenizer.word_ids(piece)]
-        if len(self._word_ids) < WORD_CACHE_SIZE:
-            self._word_ids[word] = ids
-        return ids
+        """The WordPiece ids of one whitespace-separated word (punctuation and Han characters split off), from the
+        tokenizer's word cache."""
+        return self.tokenizer.text_word_ids(word)
 
     def token_counts(self, texts: Sequence[str]) -> np.ndarray:
         """A (texts x tokens) sparse matrix of token counts (scipy CSR)."""
