@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench bench-webhook eval-identity eval-intents eval-repurchase bench-intents bench-identity clean install install-embeddings bench-build-intents eval-person-language
+.PHONY: demo test lint typecheck bench bench-webhook eval-identity eval-intents eval-repurchase bench-intents bench-identity clean install install-embeddings bench-build-intents eval-person-language tune-cascade
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 	bash scripts/bootstrap.sh
@@ -50,6 +50,10 @@ install-embeddings: $(STAMP)
 # Intents and language: Bitext (5-fold CV), banking77, xSID, our multilingual set; writes eval/intents.json.
 eval-intents: install-embeddings
 	$(BIN)/python -m benchmarks.eval_intents --data $(SHARED_DATA)/intent --out eval/intents.json
+
+# The cascade's threshold (CASCADE_BELOW) by the rule in benchmarks/tune_cascade.py, on banking77's train split.
+tune-cascade: install-embeddings
+	$(BIN)/python -m benchmarks.tune_cascade --data $(SHARED_DATA)/intent --out eval/tune-cascade.json
 
 # What intents add to a build of one million messages (budget 3 minutes); writes eval/build-intents.json.
 bench-build-intents: $(STAMP)

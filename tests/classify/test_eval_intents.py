@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from benchmarks.eval_intents import BITEXT_TO_OURS, main
 from benchmarks.intent_default import CANDIDATES, choose_default, effective_speed
 
@@ -124,3 +125,17 @@ def test_the_slower_traffic_counts_for_the_speed_target() -> None:
     assert speed["static"] == 40_000 and speed["cascade"] == 12_000
     # 1/20,000 - 1/40,000 = 25 microseconds of gating, added to 1/12,000
     assert speed["cascade+lexicon-by-language"] == round(1 / (1 / 12_000 + 1 / 40_000))
+
+
+def test_the_cascade_threshold_rule_runs_on_a_sample(shared_data: Path) -> None:
+    if packaged_model_dir() is None:
+        pytest.skip("the cascade needs the packaged MiniLM (make install-embeddings)")
+    from benchmarks.tune_cascade import REQUIRED_PER_SECOND, THRESHOLDS, tune
+
+    result = tune(shared_data / "intent", runs=1, sample=600, timed_messages=200)
+    rows = result["thresholds"]
+    assert list(rows) == [f"{threshold:g}" for threshold in THRESHOLDS] and result["holdout_rows"] == 120
+    shares = [row["accurate_share"] for row in rows.values()]
+    assert shares == sorted(shares) and shares[0] >= 0 and shares[-1] <= 1  # a higher threshold asks more
+    fast = [float(name) for name, row in rows.items() if row["per_second"] >= REQUIRED_PER_SECOND]
+    assert result["chosen"] == (max(fast) if fast else None)

@@ -45,3 +45,21 @@ def test_needs_word_and_char_wb() -> None:
     word, _ = fitted()
     with pytest.raises(ValueError, match="char_wb"):
         NgramFeatures(word, TfidfVectorizer(analyzer="char").fit(TRAIN))
+
+
+def test_word_ngrams_across_many_texts_equal_sklearn() -> None:
+    """Random texts over a small vocabulary: many word bigrams and trigrams known, repeated, or split by a word
+    whose tokens the vocabulary has never paired (and by punctuation inside a whitespace word)."""
+    chooser = np.random.default_rng(5)
+    words = ["where", "is", "my", "order", "order?", "refund", "the", "card", "card,please", "new", "x-y", "我想"]
+    texts = [" ".join(chooser.choice(words, size=chooser.integers(0, 12))) for _ in range(400)]
+    prepared = prepare_texts(texts)
+    word = TfidfVectorizer(**WORD_PARAMS).fit(prepared[:200])
+    char = TfidfVectorizer(**CHAR_PARAMS).fit(prepared[:200])
+    assert sum(" " in term for term in word.vocabulary_) > 100  # the test exercises word n-grams
+    expected = hstack([word.transform(prepared), char.transform(prepared)]).tocsr()
+    features = NgramFeatures(word, char)
+    for batch in (prepared, prepared[::-1][:50], prepared[:1]):
+        got = features.transform(batch)
+        want = expected[[prepared.index(text) for text in batch]]
+        assert got.nnz == want.nnz and np.abs((got - want).toarray()).max() < 1e-6

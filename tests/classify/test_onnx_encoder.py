@@ -145,3 +145,14 @@ def test_a_loaded_cascade_builds_the_int8_encoder_only_when_it_asks_the_accurate
     model.classify(["where is my order?"])
     model.classify(["refund please"])
     assert built == [1] and model.embedding.encoder.loaded
+
+
+def test_the_quantizer_advice_is_dropped_and_other_warnings_kept(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    filters = list(logging.getLogger().filters)
+    with caplog.at_level(logging.WARNING), onnx_encoder._without_quantizer_advice():
+        logging.warning("Please consider to run pre-processing before quantization. Refer to example: ...")
+        logging.warning("something else")
+    assert [record.getMessage() for record in caplog.records] == ["something else"]
+    assert logging.getLogger().filters == filters

@@ -167,3 +167,29 @@ def test_indonesian_and_malay_pool_on_the_side_the_hints_name() -> None:
             _said("b", "id", "boleh tahu harga"), _said("b", "ms", "nak tanya harga")]
     assert _languages(rows) == {"a": "id", "b": "id"}                # pooled: 0.57 + 0.55 beats English's 0.47
     assert _languages(rows, {"a": "MY", "b": "ID"}) == {"a": "ms", "b": "id"}
+
+
+def test_without_hints_indonesian_and_malay_pool_on_the_side_of_the_function_words() -> None:
+    texts = {  # each person's larger side (by length) is the other one than their function words say
+        "a": [("id", "Saya nak beli krim ni, tak mahu tunggu lama lah, boleh hantar esok?"), ("ms", "ok lah")],
+        "b": [("ms", "Kapan pesanan saya dikirim? Sudah seminggu, tidak ada kabar"), ("id", "harga")],
+        "c": [("id", "Tidak-tidak, terima kasih banyak ya semuanya sangat membantu"), ("ms", "tak")]}  # one word
+    rows = [_said(person, lang, text) for person, said in texts.items() for lang, text in said]
+    assert _languages(rows) == {"a": "ms", "b": "id", "c": "ms"}
+    assert _languages(rows, {"a": "ID", "b": "MY"}) == {"a": "id", "b": "ms", "c": "ms"}  # hints come first
+
+
+def test_the_engine_counts_function_words_as_python_does() -> None:
+    from tgportrait.classify.language import _WORD, ID_MARKERS, MS_MARKERS
+    from tgportrait.label.features import _malay_pair_words
+
+    texts = ["Tidak bisa, TIDAK!", "tak\ttak  tak", "tidak-tidak tak-", "nak.nak,nak", "", "Ça ne marche pas, lah",
+             "x tidakk ttidak tidak", "sudah\u00a0sudah\nsudah", "日本 tak 日本tak"]
+    backend = ibis.duckdb.connect()
+    table = backend.create_table("said", pa.table({"person_id": [str(i) for i in range(len(texts))], "text": texts}))
+    counted = {row["person_id"]: (row["id_words"], row["ms_words"])
+               for row in backend.to_pyarrow(_malay_pair_words(table)).to_pylist()}
+    for index, text in enumerate(texts):
+        words = _WORD.findall(text.lower())
+        expected = (sum(word in ID_MARKERS for word in words), sum(word in MS_MARKERS for word in words))
+        assert counted[str(index)] == expected, text

@@ -73,6 +73,12 @@ def test_batches_give_the_same_portraits(monkeypatch: pytest.MonkeyPatch, batch:
     got = build_portraits(tmp_path, shuffled, labels, _identifiers(persons))
     assert got.num_rows == 7
     assert got.to_pylist() == expected.to_pylist()
+    # labels and identifiers in any order, with persons who have no features (before, between and after theirs)
+    others = _labels([(person, "l0", 0.5, "{}") for person in ("p_", "p_0025", "q")])
+    mixed = pa.concat_tables([labels, others]).take([13, 15, 0, 7, 16, 2, 9, 1, 14, 3, 12, 4, 11, 5, 10, 6, 8])
+    identifiers = _identifiers([*persons, "p_", "q"])
+    got = build_portraits(tmp_path, shuffled, mixed, identifiers.take(list(range(identifiers.num_rows))[::-1]))
+    assert got.to_pylist() == expected.to_pylist()
 
 
 def test_no_persons_gives_an_empty_table(tmp_path: Path) -> None:

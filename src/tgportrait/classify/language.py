@@ -35,16 +35,19 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_ID_MARKERS = _word_set("""tidak bisa karena saja kapan besok uang mobil kantor gratis silakan sih dong nggak
+# Function words that tell Indonesian (ID_MARKERS) from Malay (MS_MARKERS); words are runs of ``WORD_LETTERS``
+# in the lower-cased text. The engine counts them the same way (``label.features.detected_languages``).
+ID_MARKERS = _word_set("""tidak bisa karena saja kapan besok uang mobil kantor gratis silakan sih dong nggak
 enggak gak ga aja udah sudah kok banget gimana bagaimana mau pengen ingin kamu anda tolong berapa apakah sekarang
 harus jam hari ini itu yang untuk dengan belum pesanan kirim barang tanya minta lagi juga""")
-_MS_MARKERS = _word_set("""tak nak mahu kerana sahaja bila esok wang kereta pejabat percuma sila awak hendak
+MS_MARKERS = _word_set("""tak nak mahu kerana sahaja bila esok wang kereta pejabat percuma sila awak hendak
 macam lah kat encik cik ni tu hantar beritahu sebab jer je""")
-_WORD = re.compile(r"[a-z-]+")
+WORD_LETTERS = "a-z-"
+_WORD = re.compile(f"[{WORD_LETTERS}]+")
 
 # Words of the Indonesian/Malay family that no other detected language uses; with them, English names
 # inside an Indonesian sentence ("Mainkan All Things Must Pass") no longer make it English.
-_MALAY_FAMILY_MARKERS = _ID_MARKERS | _MS_MARKERS | _word_set("""saya ke dari yang dan ini itu cari carikan sini lagu
+_MALAY_FAMILY_MARKERS = ID_MARKERS | MS_MARKERS | _word_set("""saya ke dari yang dan ini itu cari carikan sini lagu
 bintang sebuah beberapa tolong putar tampilkan ingin mau nilai acara oleh""")
 
 # Region (ISO 3166-1 alpha-2) -> its main language, as a weak hint.
@@ -92,8 +95,8 @@ def fast_language_detector() -> LanguageDetector:
 def indonesian_or_malay(text: str) -> str:
     """``id`` or ``ms`` by the function words each uses alone; ties (no marker) go to Indonesian."""
     words = _WORD.findall(text.lower())
-    indonesian = sum(word in _ID_MARKERS for word in words)
-    malay = sum(word in _MS_MARKERS for word in words)
+    indonesian = sum(word in ID_MARKERS for word in words)
+    malay = sum(word in MS_MARKERS for word in words)
     return "ms" if malay > indonesian else "id"
 
 
@@ -273,7 +276,7 @@ def _merge_malay_pair(scores: dict[str, float], language_code: str | None, regio
     side: the one the hints name, else the one whose function words all the person's messages use more."""
     hinted = {_normalise_code(language_code or ""), REGION_LANGUAGE.get((region or "").upper(), "")}
     words = _WORD.findall(text.lower())
-    markers = {"id": sum(word in _ID_MARKERS for word in words), "ms": sum(word in _MS_MARKERS for word in words)}
+    markers = {"id": sum(word in ID_MARKERS for word in words), "ms": sum(word in MS_MARKERS for word in words)}
     if "ms" in hinted and "id" not in hinted:
         winner = "ms"
     elif "id" in hinted:

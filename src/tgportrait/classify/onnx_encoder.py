@@ -15,9 +15,11 @@ downloaded. Threads: ``OMP_NUM_THREADS`` when set (the benchmarks pin it to 1), 
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -183,12 +185,35 @@ def _onnx_encoder_cached(folder: Path | None) -> OnnxEncoder:
     with tempfile.TemporaryDirectory(prefix="tgportrait-onnx-") as scratch:
         plain, quantized = Path(scratch) / "minilm.onnx", Path(scratch) / "minilm-int8.onnx"
         onnx.save(build_graph(encoder), plain)
-        quantize_dynamic(plain, quantized, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
-                         per_channel=True)
+        with _without_quantizer_advice():
+            quantize_dynamic(plain, quantized, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                             per_channel=True)
         # the fused skip + layer norm kernel is ten times slower than the two ops here (measured): not fused
         session = onnxruntime.InferenceSession(quantized.read_bytes(), options, providers=["CPUExecutionProvider"],
                                                disabled_optimizers=["SkipLayerNormFusion"])
     return OnnxEncoder(encoder.tokenizer, session, encoder.dimensions)
+
+
+@contextmanager
+def _without_quantizer_advice() -> Iterator[None]:
+    """ONNX Runtime's quantizer advises, through the root logger, to pre-process a graph (shape inference and
+    optimisation for exported models); ours is built for it. Drop that one message, and keep the root logger as
+    it was (``logging.warning`` would otherwise install a handler on it for good)."""
+    root = logging.getLogger()
+    placeholder = logging.NullHandler() if not root.handlers else None
+    if placeholder is not None:
+        root.addHandler(placeholder)
+
+    def not_the_advice(record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+    root.addFilter(not_the_advice)
+    try:
+        yield
+    finally:
+        root.removeFilter(not_the_advice)
+        if placeholder is not None:
+            root.removeHandler(placeholder)
 
 
 def default_encoder() -> TextEncoder:

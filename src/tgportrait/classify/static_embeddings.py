@@ -11,9 +11,10 @@ with or without IDF weights or PCA to 256 dimensions, and a table refined by reg
 texts' sentence vectors; none was better on both banking77 and Bitext, and the distilled table costs
 ~150 CPU seconds to compute.
 
-Tokenising is the slow part in Python, so it is done once per distinct whitespace-separated word (the
-tokenizer's word cache, ``WordPieceTokenizer.text_word_ids``): the word goes through BERT's basic tokenizer
-and WordPiece (``classify.embeddings``), and a message is the concatenation of its words' token ids.
+Tokenising is the slow part in Python, so it is done once per distinct whitespace-separated word
+(``WordPieceTokenizer.text_word_ids``: BERT's basic tokenizer and WordPiece, ``classify.embeddings``) and
+remembered in flat arrays (``classify.word_rows``): a message is the concatenation of its words' token ids,
+gathered for a whole batch at once.
 
 A trained model keeps its own copy of the table and vocabulary (float16, in ``arrays.npz``), so
 classifying needs neither the MiniLM package nor its weights file.
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tgportrait.classify.word_rows import WordRows
 from tgportrait.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class StaticEmbedder:
     tokens: tuple[str, ...]
     table: np.ndarray  # float32, one row per token of ``tokens``
     _tokenizer: WordPieceTokenizer | None = field(default=None, repr=False)
+    _words: WordRows | None = field(default=None, repr=False)
 
     @property
     def dimensions(self) -> int:
@@ -64,20 +67,16 @@ class StaticEmbedder:
         return self.tokenizer.text_word_ids(word)
 
     def token_counts(self, texts: Sequence[str]) -> np.ndarray:
-        """A (texts x tokens) sparse matrix of token counts (scipy CSR)."""
+        """A (texts x tokens) sparse matrix of token counts (scipy CSR; a token twice in a text is two entries)."""
         from scipy.sparse import csr_matrix
 
-        pointers, columns = [0], []
-        word_ids = self.word_ids
-        for text in texts:
-            for word in text.split():
-                columns.extend(word_ids(word))
-            pointers.append(len(columns))
-        values = np.ones(len(columns), dtype=np.float32)
-        matrix = csr_matrix((values, np.asarray(columns, dtype=np.int32), np.asarray(pointers, dtype=np.int64)),
-                            shape=(len(texts), len(self.tokens)))
-        matrix.sum_duplicates()
-        return matrix
+        if self._words is None:
+            self._words = WordRows(lambda word: (self.word_ids(word),), parts=1)
+        slots, word_rows = self._words.words_of(texts)
+        ids, owners = self._words.gather(0, slots)
+        pointers = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(word_rows[owners], minlength=len(texts)), out=pointers[1:])
+        return csr_matrix((np.ones(len(ids), dtype=np.float32), ids, pointers), shape=(len(texts), len(self.tokens)))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit-length float32 row per text (the texts as the model prepares them: folded, digits as 0)."""

@@ -8,6 +8,7 @@ offset (standard time), see ``clean.regions``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,14 @@ from typing import Protocol
 import ibis
 import ibis.expr.types as ir
 
-from tgportrait.classify.language import HINT_WEIGHTS, LEGACY_LANGUAGE_CODES, REGION_LANGUAGE
+from tgportrait.classify.language import (
+    HINT_WEIGHTS,
+    ID_MARKERS,
+    LEGACY_LANGUAGE_CODES,
+    MS_MARKERS,
+    REGION_LANGUAGE,
+    WORD_LETTERS,
+)
 
 MESSAGE_TYPES = ("message", "forward", "media", "sticker", "poll")
 TELEGRAM_ACTIVITY_TYPES = (*MESSAGE_TYPES, "edited_message", "reaction", "poll_answer", "link_click",
@@ -121,8 +129,9 @@ def detected_languages(events: ir.Table, hint_regions: ir.Table | None = None) -
     Each message counts by its length (``min(1, 0.3 + characters / 60)``, a Han or kana character
     counting three); the Telegram app language (``language_code``, 1.5) and the main language of the
     person's region (``hint_regions``: person_id, region; 0.5) are weak hints. Indonesian and Malay are
-    pooled on the side the hints name, else on the larger. Ties: the alphabetically last language.
-    Not done here: the function-word tie-break between Indonesian and Malay (that needs the texts).
+    pooled on the side the hints name; without hints, when the person has evidence for both, on the side
+    whose function words (``ID_MARKERS``, ``MS_MARKERS``) all their messages use more; else on the larger.
+    Ties: the alphabetically last language.
     """
     texts = events.filter(events.type.isin(MESSAGE_TYPES) & events.lang.notnull())
     dense = texts.lang.isin(["zh", "ja"]).ifelse(3, 1)
@@ -149,8 +158,15 @@ def detected_languages(events: ir.Table, hint_regions: ir.Table | None = None) -
         id_score=scores.score.sum(where=scores.language == "id").fill_null(0.0),
         ms_score=scores.score.sum(where=scores.language == "ms").fill_null(0.0))
     pair = pair.left_join(sides, "person_id").drop("person_id_right")
+    both = pair.filter((pair.id_score > 0) & (pair.ms_score > 0))
+    words = _malay_pair_words(events.filter(events.type.isin(MESSAGE_TYPES) & events.text.notnull())
+                              .semi_join(both.select("person_id"), "person_id"))
+    pair = pair.left_join(words, "person_id").drop("person_id_right")
+    by_words = (pair.id_score > 0) & (pair.ms_score > 0) & (pair.ms_words.fill_null(0) != pair.id_words.fill_null(0))
     side = ibis.cases((pair.hinted_ms.fill_null(False) & ~pair.hinted_id.fill_null(False), "ms"),
-                      (pair.hinted_id.fill_null(False), "id"), (pair.ms_score > pair.id_score, "ms"), else_="id")
+                      (pair.hinted_id.fill_null(False), "id"),
+                      (by_words, ibis.ifelse(pair.ms_words.fill_null(0) > pair.id_words.fill_null(0), "ms", "id")),
+                      (pair.ms_score > pair.id_score, "ms"), else_="id")
     pair = pair.select("person_id", _side=side)
     merged = scores.left_join(pair, "person_id").drop("person_id_right")
     merged = merged.mutate(language=ibis.ifelse(merged.language.isin(["id", "ms"]), merged._side, merged.language))
@@ -158,6 +174,23 @@ def detected_languages(events: ir.Table, hint_regions: ir.Table | None = None) -
     ranked = totals.mutate(_rank=ibis.row_number().over(group_by=totals.person_id,
                                                         order_by=[totals.score.desc(), totals.language.desc()]))
     return ranked.filter(ranked._rank == 0).select("person_id", detected_language=ranked.language)
+
+
+def _malay_pair_words(texts: ir.Table) -> ir.Table:
+    """person_id, id_words, ms_words: how many Indonesian and Malay function words their messages use, counted as
+    ``classify.language`` does (words are runs of ``WORD_LETTERS`` in the lower-cased text). Each run is set
+    between double spaces, each function word with its spaces replaced by a marker character, and the markers
+    counted: plain string functions every engine has."""
+    spaced = "  " + texts.text.lower().re_replace(f"[^{WORD_LETTERS}]+", "  ") + "  "
+
+    def count(words: frozenset[str]) -> ir.IntegerValue:
+        marked = spaced.re_replace(" (?:" + "|".join(re.escape(word) for word in sorted(words)) + ") ", " \x01 ")
+        counted = marked.length() - marked.replace("\x01", "").length()
+        assert isinstance(counted, ir.IntegerValue)
+        return counted
+
+    per_text = texts.select("person_id", id_words=count(ID_MARKERS), ms_words=count(MS_MARKERS))
+    return per_text.group_by("person_id").aggregate(id_words=per_text.id_words.sum(), ms_words=per_text.ms_words.sum())
 
 
 def _exact(amount: ir.Value) -> ir.NumericValue:
