@@ -254,7 +254,7 @@ def banking77_speed(candidates: dict[str, IntentClassifier], texts: Sequence[str
         time_the_encoder_itself(classifier)
         with threadpool_limits(limits=1):
             result[name] = round(throughput(classifier, messages, batch=len(messages), warm_up=warm_up)[0])
-        result[f"{name}_accurate_share"] = round(float(classifier._margins(messages)[2].mean()), 4)
+        result[f"{name}_accurate_share"] = round(float(classifier.routed_scores(messages)[1].mean()), 4)
     return result
 
 

@@ -61,7 +61,7 @@ def tune(data: Path, runs: int, sample: int | None = None, timed_messages: int =
     with threadpool_limits(limits=1):
         for threshold in THRESHOLDS:
             cascade = replace(model, cascade_below=threshold)
-            margins, _, asked = cascade._margins(held)
+            margins, asked = cascade.routed_scores(held)
             speeds = [throughput(cascade, timed, batch=len(timed), warm_up=warm_up, runs=1)[0] for _ in range(runs)]
             result["thresholds"][f"{threshold:g}"] = {
                 "accurate_share": round(float(asked.mean()), 4),

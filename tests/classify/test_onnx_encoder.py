@@ -77,11 +77,12 @@ def test_the_cascade_asks_the_accurate_head_only_where_the_static_head_is_unsure
     threshold = float(np.median(confidence))
     cascade = replace(model, cascade_below=threshold)
     assert cascade.head == "cascade"
-    margins, _, asked = cascade._margins(texts)
+    margins, asked = cascade.routed_scores(texts)
     np.testing.assert_array_equal(asked, confidence < threshold)
     assert 0 < asked.sum() < len(texts)
     np.testing.assert_allclose(margins[asked], accurate[asked], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(margins[~asked], static[~asked], rtol=1e-5, atol=1e-5)
+    assert model.routed_scores(texts)[1].all() and not replace(model, fast_only=True).routed_scores(texts)[1].any()
 
 
 def test_auto_runs_the_cascade_only_for_a_model_trained_with_the_int8_encoder(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import ibis
 import pyarrow as pa
 import pytest
 
+from tests.store.conftest import ENGINE_PARAMS, open_test_engine
 from tgportrait.clean.events import attach_person, flag_invalid
 from tgportrait.clean.identity import persons_table, resolve_identities
 from tgportrait.clean.regions import region_tables
@@ -16,6 +19,7 @@ from tgportrait.config import IdentitySettings
 from tgportrait.label.catalogue import feature_names
 from tgportrait.label.features import FeatureInputs, build_features, tag_intents
 from tgportrait.label.lexicon import load_lexicon
+from tgportrait.store.engine import Engine
 from tgportrait.store.tables import IDENTIFIER_TYPES, event_rows_to_table
 
 AS_OF = datetime(2026, 6, 30, 12, 0)
@@ -179,16 +183,22 @@ def test_without_hints_indonesian_and_malay_pool_on_the_side_of_the_function_wor
     assert _languages(rows, {"a": "ID", "b": "MY"}) == {"a": "id", "b": "ms", "c": "ms"}  # hints come first
 
 
-def test_the_engine_counts_function_words_as_python_does() -> None:
+@pytest.fixture(scope="module", params=ENGINE_PARAMS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    opened = open_test_engine(request.param, Path(tmp_path_factory.mktemp(f"features-{request.param}")))
+    yield opened
+    opened.close()
+
+
+def test_the_engine_counts_function_words_as_python_does(engine: Engine) -> None:
     from tgportrait.classify.language import _WORD, ID_MARKERS, MS_MARKERS
     from tgportrait.label.features import _malay_pair_words
 
     texts = ["Tidak bisa, TIDAK!", "tak\ttak  tak", "tidak-tidak tak-", "nak.nak,nak", "", "Ça ne marche pas, lah",
-             "x tidakk ttidak tidak", "sudah\u00a0sudah\nsudah", "日本 tak 日本tak"]
-    backend = ibis.duckdb.connect()
-    table = backend.create_table("said", pa.table({"person_id": [str(i) for i in range(len(texts))], "text": texts}))
+             "x tidakk ttidak tidak", "sudah\u00a0sudah\nsudah", "日本 tak 日本tak", "nak\x01 tak"]
+    table = engine.from_arrow(pa.table({"person_id": [str(i) for i in range(len(texts))], "text": texts}), "said")
     counted = {row["person_id"]: (row["id_words"], row["ms_words"])
-               for row in backend.to_pyarrow(_malay_pair_words(table)).to_pylist()}
+               for row in engine.backend.to_pyarrow(_malay_pair_words(table)).to_pylist()}
     for index, text in enumerate(texts):
         words = _WORD.findall(text.lower())
         expected = (sum(word in ID_MARKERS for word in words), sum(word in MS_MARKERS for word in words))
