@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.store.conftest import ENGINE_PARAMS, open_test_engine
+from tests.store.conftest import module_engine
 from tgportrait.build import build
 from tgportrait.classify.intent_models import fit_model, save_model
 from tgportrait.classify.intents import LexiconClassifier
@@ -123,11 +122,7 @@ def test_classify_message_events_streams_in_batches(built: Workspace, tmp_path: 
     assert pq.read_table(tmp_path / "out" / "part-0.parquet").num_rows == 4
 
 
-@pytest.fixture(scope="module", params=ENGINE_PARAMS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    opened = open_test_engine(request.param, Path(tmp_path_factory.mktemp(f"message-intents-{request.param}")))
-    yield opened
-    opened.close()
+engine = module_engine("message-intents")
 
 
 def test_tag_intents_join_and_language_fallback_on_each_engine(engine: Engine) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pytest
 
-from tests.store.conftest import ENGINE_PARAMS, open_test_engine
+from tests.store.conftest import module_engine
 from tgportrait.label.assign import assign_labels
 from tgportrait.label.taxonomy import DIMENSIONS, Taxonomy, default_taxonomy_path, load_taxonomy, parse_taxonomy
 from tgportrait.rules import RuleTables
@@ -24,11 +23,7 @@ NOW = datetime(2026, 3, 1, 12, 0)
 ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
 
 
-@pytest.fixture(scope="module", params=ENGINE_PARAMS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    opened = open_test_engine(request.param, Path(tmp_path_factory.mktemp(f"assign-{request.param}")))
-    yield opened
-    opened.close()
+engine = module_engine("assign")
 
 
 @pytest.fixture(scope="module")

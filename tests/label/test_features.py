@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import ibis
 import pyarrow as pa
 import pytest
 
-from tests.store.conftest import ENGINE_PARAMS, open_test_engine
+from tests.store.conftest import module_engine
 from tgportrait.clean.events import attach_person, flag_invalid
 from tgportrait.clean.identity import persons_table, resolve_identities
 from tgportrait.clean.regions import region_tables
@@ -183,11 +181,7 @@ def test_without_hints_indonesian_and_malay_pool_on_the_side_of_the_function_wor
     assert _languages(rows, {"a": "ID", "b": "MY"}) == {"a": "id", "b": "ms", "c": "ms"}  # hints come first
 
 
-@pytest.fixture(scope="module", params=ENGINE_PARAMS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    opened = open_test_engine(request.param, Path(tmp_path_factory.mktemp(f"features-{request.param}")))
-    yield opened
-    opened.close()
+engine = module_engine("features")
 
 
 def test_the_engine_counts_function_words_as_python_does(engine: Engine) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tests.store.conftest import ENGINE_PARAMS, open_test_engine
+from tests.store.conftest import module_engine
 from tgportrait.label.governance import resolve_labels
 from tgportrait.label.taxonomy import Taxonomy, default_taxonomy_path, load_taxonomy
 from tgportrait.store.engine import Engine
@@ -21,11 +20,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 STAMP = datetime(2026, 3, 1, 12, 0)
 
 
-@pytest.fixture(scope="module", params=ENGINE_PARAMS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    opened = open_test_engine(request.param, Path(tmp_path_factory.mktemp(f"governance-{request.param}")))
-    yield opened
-    opened.close()
+engine = module_engine("governance")
 
 
 @pytest.fixture(scope="module")

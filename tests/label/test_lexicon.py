@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pyarrow as pa
 import pytest
 import yaml
 
-from tests.store.conftest import ENGINE_PARAMS, open_test_engine
+from tests.store.conftest import module_engine
 from tgportrait.classify.text import fold_text
 from tgportrait.errors import ConfigError
 from tgportrait.label.lexicon import LEXICON_LANGUAGES, default_lexicon_path, load_lexicon
@@ -124,11 +121,7 @@ CATEGORY_CASES = [
 ]
 
 
-@pytest.fixture(scope="module", params=ENGINE_PARAMS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    opened = open_test_engine(request.param, Path(tmp_path_factory.mktemp(f"lexicon-{request.param}")))
-    yield opened
-    opened.close()
+engine = module_engine("lexicon")
 
 
 def test_intents_in_priority_order_and_topics_per_industry() -> None:

@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,19 @@ def open_test_engine(kind: str, scratch: Path) -> Engine:
         engine_unavailable(exc.message)
         raise  # unreachable: engine_unavailable always raises
     print(f"\n[{kind} engine ready in {time.perf_counter() - started:.1f} s]")
+    return engine
+
+
+def module_engine(prefix: str) -> Any:
+    """An ``engine`` fixture for one test module (DuckDB, then Spark), scratch folders named after ``prefix``:
+    ``engine = module_engine("lexicon")`` at the module's top level."""
+
+    @pytest.fixture(scope="module", params=ENGINE_PARAMS)
+    def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+        opened = open_test_engine(request.param, Path(tmp_path_factory.mktemp(f"{prefix}-{request.param}")))
+        yield opened
+        opened.close()
+
     return engine
 
 
