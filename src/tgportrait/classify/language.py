@@ -152,11 +152,16 @@ def _looks_malay_family(text: str, confidence: float) -> bool:
     return markers >= 2 or (markers == 1 and confidence < 0.7)
 
 
+_DECIDING_SCRIPTS = re.compile("[\u0600-\u06ff\u0e00-\u0e7f\u4e00-\u9fff\u3400-\u4dbf\u3040-\u30ff]")
+
+
 def _language_by_script(text: str) -> LanguageGuess | None:
     """Scripts that settle the question: Arabic letters (Latin names inside are common), Thai, Han without kana.
 
     Arabic script is also Persian's; Persian-only letters (پ چ ژ گ) leave the decision to lingua.
     """
+    if _DECIDING_SCRIPTS.search(text) is None:  # most texts: none of these scripts, nothing to count
+        return None
     letters = [char for char in text if char.isalpha()]
     arabic = sum("\u0600" <= char <= "\u06ff" for char in letters)
     thai = sum("\u0e00" <= char <= "\u0e7f" for char in letters)
