@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tgportrait.portrait.summary import summarise
@@ -65,7 +66,7 @@ def portrait_batches(features: pa.Table, labels: pa.Table, identifiers: pa.Table
     Memory stays flat however many persons and labels a run has; a label's evidence is copied as the JSON
     text the engine wrote, not parsed and written again.
     """
-    features, labels, identifiers = (table.sort_by("person_id") for table in (features, labels, identifiers))
+    features = features.sort_by("person_id")
     person_ids = features.column("person_id")
     for start in range(0, features.num_rows, PERSONS_PER_BATCH):
         batch = features.slice(start, PERSONS_PER_BATCH)
@@ -76,24 +77,11 @@ def portrait_batches(features: pa.Table, labels: pa.Table, identifiers: pa.Table
 
 
 def _person_range(table: pa.Table, low: str, high: str | None) -> pa.Table:
-    """The rows of ``table`` (sorted by person id) whose person id is in [low, high) (high None: no upper end),
-    found by binary search: each batch reads its own rows, not the whole table."""
-    ids = table.column("person_id")
-    start = _first_not_below(ids, low)
-    end = table.num_rows if high is None else _first_not_below(ids, high)
-    return table.slice(start, end - start)
-
-
-def _first_not_below(ids: pa.ChunkedArray, value: str) -> int:
-    """The first position in the sorted ``ids`` whose id is ``value`` or above (their length if none)."""
-    low, high = 0, len(ids)
-    while low < high:
-        middle = (low + high) // 2
-        if ids[middle].as_py() < value:
-            low = middle + 1
-        else:
-            high = middle
-    return low
+    """The rows of ``table`` whose person id is in [low, high) (high None: no upper end)."""
+    mask = pc.greater_equal(table.column("person_id"), low)
+    if high is not None:
+        mask = pc.and_(mask, pc.less(table.column("person_id"), high))
+    return table.filter(mask)
 
 
 def _portrait_batch(features: pa.Table, labels: pa.Table, identifiers: pa.Table, computed_at: datetime,
