@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+
 @dataclass
 class NgramFeatures:
     """[word TF-IDF | char_wb TF-IDF] of prepared texts, as the two fitted vectorizers would compute them."""
@@ -94,8 +95,7 @@ class NgramFeatures:
         ngram_columns, ngram_rows = self._ngrams(tokens.astype(np.int64), word_rows[owners])
         matrix = csr_matrix((np.ones(len(columns) + len(ngram_columns), dtype=np.float32),
                              (np.concatenate([rows, ngram_rows]), np.concatenate([columns, ngram_columns]))),
-                            shape=(len(texts), self._width))  # duplicates summed: counts
-        matrix.sum_duplicates()
+                            shape=(len(texts), self._width))  # from (row, column) pairs: summed into counts, sorted
         data = matrix.data
         np.log(data, out=data)
         data += np.float32(1.0)
