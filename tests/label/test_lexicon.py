@@ -214,3 +214,30 @@ def test_category_expressions_agree_with_python(engine: Engine) -> None:
         expression = table.select("row", **lexicon.category_hit_expressions(table.category)).order_by("row")
         for row, category in zip(engine.execute(expression, "category_hits").to_pylist(), categories, strict=True):
             assert [topic for topic in lexicon.topic_ids if row[topic]] == lexicon.match_categories(category)
+
+
+def test_the_python_trie_pattern_matches_where_the_plain_alternation_does() -> None:
+    import random
+    import re
+
+    from tgportrait.label.lexicon import _PY_AFTER, _PY_BEFORE, Keyword, _escape, _pattern
+
+    def plain(keywords: list[Keyword]) -> re.Pattern[str]:  # the alternation the trie replaced
+        parts = []
+        for keyword in keywords:
+            start = not (keyword.unspaced or keyword.open_start)
+            end = not (keyword.unspaced or keyword.open_end)
+            parts.append((_PY_BEFORE if start else "") + _escape(keyword.text) + (_PY_AFTER if end else ""))
+        return re.compile("|".join(parts))
+
+    chooser = random.Random(11)
+    stems = ["ref", "refund", "refunds", "re", "return", "ret", "a b", "ab", "a", "c.d", "(x)", "退款", "退", "款项"]
+    words = [*stems, "zz", "b", "d", "x", "c", "-", " ", "\t"]
+    for _ in range(300):
+        chosen = chooser.sample(stems, chooser.randint(1, 6))
+        keywords = [Keyword.parse(chooser.choice(["", "*"]) + stem + chooser.choice(["", "*"])) for stem in chosen]
+        trie = re.compile(_pattern(keywords, engine=False))
+        reference = plain(keywords)
+        for _ in range(20):
+            text = "".join(chooser.choice(words) + chooser.choice(["", " ", ","]) for _ in range(chooser.randint(0, 6)))
+            assert bool(trie.search(text)) == bool(reference.search(text)), (chosen, text, trie.pattern)
