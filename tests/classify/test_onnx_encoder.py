@@ -157,3 +157,15 @@ def test_the_quantizer_advice_is_dropped_and_other_warnings_kept(caplog: pytest.
         logging.warning("something else")
     assert [record.getMessage() for record in caplog.records] == ["something else"]
     assert logging.getLogger().filters == filters
+
+
+@pytest.mark.parametrize(("variable", "threads"), [(None, 1), ("2", 2)])
+def test_the_encoder_runs_on_one_thread_unless_told_otherwise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              variable: str | None, threads: int) -> None:
+    if variable is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", variable)
+    encoder = load_onnx_encoder(tiny_model(tmp_path / "tiny"))
+    options = encoder.session.get_session_options()
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (threads, threads)
