@@ -43,6 +43,7 @@ def test_words_are_tokenised_once_and_cjk_and_punctuation_split() -> None:
     counts = embedder.token_counts(["my my order", "这个"])
     assert counts.toarray()[0, [16, 17]].tolist() == [2.0, 1.0] and counts.toarray().sum(axis=1).tolist() == [3, 2]
     assert len(embedder._words) == 3  # each distinct word analysed once: my, order, 这个
+    assert set(embedder.tokenizer._text_word_cache) == {"orders?", "这个"}  # not held twice
     again = embedder.token_counts(["order my", "", "这个 这个"])
     assert again.toarray()[[0, 1, 2]][:, [12, 13, 16, 17]].tolist() == [[0, 0, 1, 1], [0, 0, 0, 0], [2, 2, 0, 0]]
     assert len(embedder._words) == 3

@@ -159,10 +159,15 @@ class WordPieceTokenizer:
         cached = self._text_word_cache.get(word)
         if cached is not None:
             return cached
-        ids = [token for piece in basic_tokens(word) for token in self.word_ids(piece)]
+        ids = self.split_text_word(word)
         if len(self._text_word_cache) < TEXT_WORD_CACHE_SIZE:
             self._text_word_cache[word] = ids
         return ids
+
+    def split_text_word(self, word: str) -> list[int]:
+        """``text_word_ids`` without remembering the word: for callers that keep their own memory of words
+        (``classify.word_rows``), so a word is not held twice."""
+        return [token for piece in basic_tokens(word) for token in self.word_ids(piece)]
 
     def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
         """[CLS], the text's WordPiece ids, [SEP]; at most ``max_tokens``. A printable text (no control or format

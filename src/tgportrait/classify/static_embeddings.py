@@ -12,7 +12,7 @@ texts' sentence vectors; none was better on both banking77 and Bitext, and the d
 ~150 CPU seconds to compute.
 
 Tokenising is the slow part in Python, so it is done once per distinct whitespace-separated word
-(``WordPieceTokenizer.text_word_ids``: BERT's basic tokenizer and WordPiece, ``classify.embeddings``) and
+(``WordPieceTokenizer.split_text_word``: BERT's basic tokenizer and WordPiece, ``classify.embeddings``) and
 remembered in flat arrays (``classify.word_rows``): a message is the concatenation of its words' token ids,
 gathered for a whole batch at once.
 
@@ -71,7 +71,7 @@ class StaticEmbedder:
         from scipy.sparse import csr_matrix
 
         if self._words is None:
-            self._words = WordRows(lambda word: (self.word_ids(word),), parts=1)
+            self._words = WordRows(lambda word: (self.tokenizer.split_text_word(word),), parts=1)
         slots, word_rows = self._words.words_of(texts)
         ids, owners = self._words.gather(0, slots)
         pointers = np.zeros(len(texts) + 1, dtype=np.int64)

@@ -158,14 +158,14 @@ def detected_languages(events: ir.Table, hint_regions: ir.Table | None = None) -
         id_score=scores.score.sum(where=scores.language == "id").fill_null(0.0),
         ms_score=scores.score.sum(where=scores.language == "ms").fill_null(0.0))
     pair = pair.left_join(sides, "person_id").drop("person_id_right")
-    both = pair.filter((pair.id_score > 0) & (pair.ms_score > 0))
+    both = pair.filter((pair.id_score > 0) & (pair.ms_score > 0))  # only they have words counted (else 0, 0)
     words = _malay_pair_words(events.filter(events.type.isin(MESSAGE_TYPES) & events.text.notnull())
                               .semi_join(both.select("person_id"), "person_id"))
     pair = pair.left_join(words, "person_id").drop("person_id_right")
-    by_words = (pair.id_score > 0) & (pair.ms_score > 0) & (pair.ms_words.fill_null(0) != pair.id_words.fill_null(0))
+    id_words, ms_words = pair.id_words.fill_null(0), pair.ms_words.fill_null(0)
     side = ibis.cases((pair.hinted_ms.fill_null(False) & ~pair.hinted_id.fill_null(False), "ms"),
                       (pair.hinted_id.fill_null(False), "id"),
-                      (by_words, ibis.ifelse(pair.ms_words.fill_null(0) > pair.id_words.fill_null(0), "ms", "id")),
+                      (ms_words != id_words, ibis.ifelse(ms_words > id_words, "ms", "id")),
                       (pair.ms_score > pair.id_score, "ms"), else_="id")
     pair = pair.select("person_id", _side=side)
     merged = scores.left_join(pair, "person_id").drop("person_id_right")
